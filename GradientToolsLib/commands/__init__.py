@@ -1,0 +1,1 @@
+"""Subcommands of ``gradienttools``; see :mod:`GradientToolsLib.cli` for the contract."""
