@@ -22,6 +22,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "GradientToolsError": "errors",
     "gradient_magnitude": "gradient",
+    "ct_phantom": "phantoms",
+    "Volume": "volume_io",
+    "read_volume": "volume_io",
+    "write_volume": "volume_io",
     "suggest_gradient_opacity": "opacity",
     "electrostatic_directions": "electrostatic",
     "multishell_scheme": "multishell",
