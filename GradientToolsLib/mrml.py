@@ -268,9 +268,23 @@ def _volume_property_node(node):
 
 def _checked_points(points) -> List[Tuple[float, float]]:
     if isinstance(points, str):
-        from .volume_property import string_to_points
+        # Slicer's own parser, so that strings mean exactly what they mean in presets and .vp files
+        import slicer
 
-        points = string_to_points(points)
+        values = points.split()
+        try:
+            count = int(float(values[0])) if values else -1
+        except ValueError:
+            count = -1
+        if count < 0 or count % 2 or len(values) != count + 1:
+            raise GradientToolsError(f"not a transfer-function string 'N x1 y1 x2 y2 ...': {points!r}")
+        function = vtk.vtkPiecewiseFunction()
+        slicer.vtkMRMLVolumePropertyNode.GetPiecewiseFunctionFromString(points, function)
+        value = [0.0] * 4
+        points = []
+        for i in range(function.GetSize()):
+            function.GetNodeValue(i, value)
+            points.append((value[0], value[1]))
     try:
         array = np.asarray([(float(x), float(y)) for x, y in points], dtype=float)
     except (TypeError, ValueError) as error:
