@@ -168,6 +168,23 @@ def _output_extension(path: str) -> str:
         f"unsupported output format: {os.path.basename(path)} (use {', '.join(WRITE_EXTENSIONS)})")
 
 
+def check_output_path(path: Union[str, os.PathLike]) -> str:
+    """Fail early (before long work) when :func:`write_volume` could not write ``path``.
+
+    Checks the format (file ending) and that the folder exists and is writable; returns the ending.
+    """
+    path = os.fspath(path)
+    ext = _output_extension(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise GradientToolsError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise GradientToolsError(f"output folder is not writable: {folder}")
+    if os.path.isdir(path):
+        raise GradientToolsError(f"output is a folder: {path}")
+    return ext
+
+
 def write_volume(path: Union[str, os.PathLike], volume_or_array, like: Optional[Volume] = None, *,
                  spacing: Optional[Sequence[float]] = None, origin: Optional[Sequence[float]] = None,
                  direction=None, compress: bool = False) -> str:
