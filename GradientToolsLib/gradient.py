@@ -227,7 +227,8 @@ def gaussian_kernels(sigma_voxels: float,
     ``sum(j * derivative[j]) == 1`` exactly, so a ramp of slope s gives s. When sigma is tiny the pair
     tends to (identity, central difference).
     """
-    radius = max(1, int(truncate * sigma_voxels + 0.5))
+    # the small tolerance keeps the radius stable when sigma/h is a rounded copy of an exact ratio
+    radius = max(1, int(truncate * sigma_voxels + 0.5 + 1e-9))
     offsets = numpy.arange(-radius, radius + 1, dtype=numpy.float64)
     with numpy.errstate(under="ignore"):
         phi = numpy.exp(-0.5 * (offsets / sigma_voxels) ** 2)
