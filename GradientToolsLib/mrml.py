@@ -363,6 +363,16 @@ def volume_rendering_display_node(volume_rendering_logic, volume_node, preset: O
     return display
 
 
+def points_to_string(points) -> str:
+    """Transfer-function string "N x1 y1 x2 y2 ..." of (x, y) points, written by Slicer's own code."""
+    import slicer
+
+    function = vtk.vtkPiecewiseFunction()
+    for x, y in _checked_points(points):
+        function.AddPoint(x, y)
+    return slicer.vtkMRMLVolumePropertyNode.GetPiecewiseFunctionString(function)
+
+
 # ------------------------------------------------------------------------------------------------
 # histogram plot (table + series + chart nodes, shown by qMRMLPlotWidget in the module panel)
 # ------------------------------------------------------------------------------------------------
@@ -736,3 +746,97 @@ def save_scene_with_data(scene, folder: str, scene_file: str = "scene.mrml") -> 
     if not scene.Commit():
         raise GradientToolsError(f"could not write the scene file {path}")
     return path
+
+
+# ------------------------------------------------------------------------------------------------
+# panel helpers (the module's shells table is stored as text in its parameter node)
+# ------------------------------------------------------------------------------------------------
+
+
+def parse_shells(text: str) -> List[Tuple[float, int]]:
+    """Parse "b:count, b:count" (as the module's shells table stores it) into [(b, count), ...].
+
+    b-values are s/mm^2 (> 0), counts positive integers; b-values must differ. Empty text gives [].
+    """
+    shells: List[Tuple[float, int]] = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        pieces = part.split(":")
+        if len(pieces) != 2:
+            raise GradientToolsError(f"a shell is 'b-value:directions', got {part!r}")
+        try:
+            b_value = float(pieces[0])
+            count_value = float(pieces[1])
+        except ValueError:
+            raise GradientToolsError(f"a shell is 'b-value:directions' with numbers, got {part!r}") from None
+        if not (math.isfinite(b_value) and b_value > 0):
+            raise GradientToolsError(f"shell b-value must be positive, got {pieces[0].strip()}")
+        if count_value != int(count_value) or count_value < 1:
+            raise GradientToolsError(
+                f"shell direction count must be a positive integer, got {pieces[1].strip()}")
+        if any(b == b_value for b, _ in shells):
+            raise GradientToolsError(f"b-value {b_value:g} is listed twice")
+        shells.append((b_value, int(count_value)))
+    return shells
+
+
+def format_shells(shells) -> str:
+    """Inverse of :func:`parse_shells`: "b:count, b:count"."""
+    items = shells.items() if isinstance(shells, dict) else shells
+    return ", ".join(f"{float(b):g}:{int(n)}" for b, n in items)
+
+
+def b0_spacing(n_weighted: int, b0_count: int, placement: str) -> Optional[int]:
+    """The ``b0_every`` of :func:`GradientToolsLib.multishell.multishell_scheme` for a panel placement.
+
+    ``"start"``: all b0s first (None). ``"interleaved"``: one b0 first, then one after every k
+    weighted volumes with k = n_weighted // (b0_count - 1), so the b0s span the whole acquisition.
+    """
+    if placement == "start" or b0_count <= 1:
+        if placement not in ("start", "interleaved"):
+            raise GradientToolsError(f"b0 placement must be 'interleaved' or 'start', not {placement!r}")
+        return None
+    if placement != "interleaved":
+        raise GradientToolsError(f"b0 placement must be 'interleaved' or 'start', not {placement!r}")
+    return max(1, n_weighted // (b0_count - 1))
+
+
+def generate_scheme(shells, b0_count: int = 6, b0_placement: str = "interleaved", ordering: str = "robust",
+                    optimize_polarity: bool = True, seed: Optional[int] = 0,
+                    progress: Optional[ProgressCallback] = None):
+    """The module's "Generate": a jointly optimised multi-shell scheme from the panel's options.
+
+    Parameters
+    ----------
+    shells : [(b, count), ...], {b: count} or "b:count, b:count"
+    b0_count : int
+        Number of b=0 volumes.
+    b0_placement : {"interleaved", "start"}
+        See :func:`b0_spacing`.
+    ordering : {"robust", "none"}
+        "robust": every prefix of the acquisition is well spread (early termination);
+        "none": shells one after the other.
+    optimize_polarity : bool
+        Choose signs that balance the gradient vectors (eddy currents).
+    seed : int, optional
+    progress : callable, optional
+
+    Returns
+    -------
+    GradientScheme
+    """
+    from .multishell import multishell_scheme
+
+    if isinstance(shells, str):
+        shells = parse_shells(shells)
+    shells = dict(shells.items() if isinstance(shells, dict) else shells)
+    if not shells:
+        raise GradientToolsError("add at least one shell (b-value and number of directions)")
+    if ordering not in ("robust", "none"):
+        raise GradientToolsError(f"ordering must be 'robust' or 'none', not {ordering!r}")
+    n_weighted = int(sum(shells.values()))
+    every = b0_spacing(n_weighted, int(b0_count), b0_placement)
+    return multishell_scheme(shells, b0=int(b0_count), b0_every=every, seed=seed, order=ordering == "robust",
+                             polarity=bool(optimize_polarity), progress=progress)
