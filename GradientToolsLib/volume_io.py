@@ -5,8 +5,9 @@ gives it: spacing in I,J,K order (mm), origin and direction cosines in ITK's LPS
 :meth:`Volume.ijk_to_ras` gives the 4x4 matrix Slicer's volume nodes use.
 
 SimpleITK is imported only when a file is read or written, so the rest of the library does not need it.
-Geometry round-trips exactly through NRRD and MHA (stored as decimal text with full precision); NIfTI
-stores it in single precision, so expect changes of about 1e-7 relative there.
+Geometry round-trips through NRRD and MHA to double precision (NRRD stores direction times spacing, so
+an oblique volume's spacing and direction may move by an ulp); NIfTI stores it in single precision,
+so expect changes of about 1e-7 relative there.
 """
 
 from __future__ import annotations
