@@ -1,0 +1,228 @@
+"""Multi-shell schemes: shells optimised jointly, ordered, polarity-balanced, with b=0 volumes.
+
+Joint optimisation follows Caruyer et al. (2013, MRM 69:1534) with the Coulomb (1/r) energy: with
+K_s directions on shell s and K in total, the objective is
+
+    sum_{i != j} w_ij (1/|v_i - v_j| + 1/|v_i + v_j|),  w_ij = 1/K^2 + [s(i) = s(j)] / K_s^2,
+
+i.e. E_union / K^2 + sum_s E_s / K_s^2: each shell is spread on its own, and all shells together
+are spread as one set (so that, for instance, no two shells share a direction).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Mapping, Optional
+
+import numpy as np
+
+from .electrostatic import _as_unit, electrostatic_directions, optimise_directions, random_directions
+from .errors import GradientToolsError
+from .progress import report, scaled
+from .scheme import GradientScheme
+from .scheme_order import (
+    canonical_signs,
+    greedy_order,
+    interleave_slots,
+    optimise_polarity,
+    place_b0,
+)
+
+
+def _parse_shells(shells: Mapping) -> Dict[float, int]:
+    if not isinstance(shells, Mapping) or len(shells) == 0:
+        raise GradientToolsError("shells must be a non-empty mapping {b-value: count}")
+    parsed: Dict[float, int] = {}
+    for b, count in shells.items():
+        try:
+            bf = float(b)
+        except (TypeError, ValueError):
+            raise GradientToolsError(f"b-value {b!r} is not a number") from None
+        if not np.isfinite(bf) or bf <= 0:
+            raise GradientToolsError(f"b-value of a shell must be positive, got {b!r}")
+        if isinstance(count, bool) or not float(count).is_integer():
+            raise GradientToolsError(f"direction count of shell b={bf:g} must be an integer, got {count!r}")
+        count = int(count)
+        if count < 1:
+            raise GradientToolsError(f"shell b={bf:g} needs at least 1 direction, got {count}")
+        if bf in parsed:
+            raise GradientToolsError(f"shell b={bf:g} given twice")
+        parsed[bf] = count
+    return dict(sorted(parsed.items()))
+
+
+def caruyer_weights(counts) -> np.ndarray:
+    """Pair weights (K, K) for shells of the given sizes (rows grouped shell by shell), scaled by K^2.
+
+    w_ij = 1 + K^2 / K_s^2 within shell s and 1 across shells (zero diagonal).
+    """
+    counts = [int(c) for c in counts]
+    total = sum(counts)
+    labels = np.repeat(np.arange(len(counts)), counts)
+    same = labels[:, None] == labels[None, :]
+    per_shell = np.array([total * total / float(c * c) for c in counts])[labels]
+    w = np.ones((total, total)) + same * per_shell[:, None]
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+def _split_union(union: np.ndarray, counts, rng: np.random.Generator) -> np.ndarray:
+    """Deal well-spread union directions to shells so that each shell is spread as well.
+
+    Greedy order of the union (every prefix well spread), then shells take turns in proportion to
+    their sizes; returns the directions regrouped shell by shell.
+    """
+    order = greedy_order(union, first=int(rng.integers(union.shape[0])))
+    slots = interleave_slots(counts)
+    per_shell = [[] for _ in counts]
+    for idx, s in zip(order, slots):
+        per_shell[s].append(union[idx])
+    return np.concatenate([np.array(p).reshape(-1, 3) for p in per_shell])
+
+
+def joint_shell_directions(counts, seed: Optional[int] = None, restarts: int = 4, fixed=None,
+                           progress=None):
+    """Jointly optimised directions for shells of the given sizes.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Number of directions per shell.
+    seed : int, optional
+        Seed of the random starts (deterministic results for a given seed).
+    restarts : int
+        Number of starts; even starts split an optimised union set among the shells, odd starts
+        are uniform random.
+    fixed : list of (F_s, 3) arrays or None, optional
+        Directions kept exactly in each shell (they come first within their shell).
+    progress : callable, optional
+
+    Returns
+    -------
+    list of ndarray
+        One (K_s, 3) array of unit vectors per shell.
+    """
+    counts = [int(c) for c in counts]
+    total = sum(counts)
+    rng = np.random.default_rng(seed)
+    fixed = fixed or [None] * len(counts)
+    fixed_arrays = [np.zeros((0, 3)) if f is None or len(f) == 0 else _as_unit(f, "fixed directions")
+                    for f in fixed]
+    for f, c in zip(fixed_arrays, counts):
+        if f.shape[0] > c:
+            raise GradientToolsError(f"{f.shape[0]} fixed directions in a shell of {c}")
+    movable = np.concatenate([np.arange(c) >= f.shape[0] for f, c in zip(fixed_arrays, counts)])
+    any_fixed = not movable.all()
+    weights = caruyer_weights(counts)
+    bounds = np.cumsum([0] + counts)
+    if len(counts) == 1 and not any_fixed:
+        return [electrostatic_directions(counts[0], seed=seed, progress=progress)]
+
+    union = None
+    best_value, best_v = np.inf, None
+    for k in range(max(1, restarts)):
+        if k % 2 == 0:
+            if union is None:
+                union = electrostatic_directions(total, seed=int(rng.integers(2**31)), restarts=4,
+                                                 progress=scaled(progress, 0.0, 0.3))
+            start = _split_union(union, counts, rng)
+        else:
+            start = random_directions(total, rng)
+        for s, f in enumerate(fixed_arrays):
+            start[bounds[s]:bounds[s] + f.shape[0]] = f
+        value, v = optimise_directions(start, movable=movable if any_fixed else None, weights=weights,
+                                       gtol=1e-7)
+        if value < best_value:
+            best_value, best_v = value, v
+        report(progress, 0.3 + 0.7 * (k + 1) / restarts, f"joint start {k + 1}/{restarts}")
+    return [best_v[bounds[s]:bounds[s + 1]] for s in range(len(counts))]
+
+
+def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = None,
+                      seed: Optional[int] = None, order: bool = True, polarity: bool = True,
+                      fixed: Optional[Mapping] = None, restarts: int = 4, progress=None) -> GradientScheme:
+    """A complete diffusion scheme: jointly optimised shells, b=0 volumes, order and polarity.
+
+    Parameters
+    ----------
+    shells : mapping
+        ``{b_value: count}``, b in s/mm^2 (> 0), count >= 1, e.g. ``{1000: 30, 2000: 60}``.
+    b0 : int
+        Number of b=0 volumes (default 1).
+    b0_every : int, optional
+        None: all b=0 volumes at the start. k: one at the start and one after every k weighted
+        volumes (b=0 volumes left over go at the end).
+    seed : int, optional
+        Same seed, same scheme.
+    order : bool
+        True: order for early termination (each prefix well spread, shells interleaved in
+        proportion to their sizes). False: shells one after the other, in increasing b.
+    polarity : bool
+        True: choose signs minimising the unipolar energy (balanced for eddy currents); False:
+        a neutral sign convention (largest component positive).
+    fixed : mapping, optional
+        ``{b_value: (F, 3) directions}`` that must appear in that shell; the rest is optimised
+        around them. Their signs are kept when ``polarity`` is on.
+    restarts : int
+        Starts of the joint optimisation.
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    GradientScheme
+        ``bvals`` (M,) and ``bvecs`` (M, 3) in acquisition order, M = b0 + sum of counts.
+    """
+    parsed = _parse_shells(shells)
+    try:
+        b0 = int(b0)
+    except (TypeError, ValueError):
+        raise GradientToolsError(f"b0 count must be an integer, got {b0!r}") from None
+    if b0 < 0:
+        raise GradientToolsError(f"b0 count must not be negative, got {b0}")
+    if b0_every is not None and int(b0_every) < 1:
+        raise GradientToolsError(f"b0 spacing must be at least 1, got {b0_every}")
+    bvalues = list(parsed)
+    counts = [parsed[b] for b in bvalues]
+    fixed_list = [None] * len(bvalues)
+    if fixed:
+        for b, dirs in fixed.items():
+            try:
+                s = bvalues.index(float(b))
+            except ValueError:
+                raise GradientToolsError(f"fixed directions for b={b} but there is no such shell") from None
+            fixed_list[s] = dirs
+    n_fixed = [0 if f is None else len(f) for f in fixed_list]
+
+    per_shell = joint_shell_directions(counts, seed=seed, restarts=restarts, fixed=fixed_list,
+                                       progress=scaled(progress, 0.0, 0.95))
+    directions = np.concatenate(per_shell)
+    labels = np.repeat(np.arange(len(counts)), counts)
+    weights = caruyer_weights(counts)
+
+    if polarity:
+        # balance each shell and the union; fixed directions keep their sign
+        signs = optimise_polarity(directions, weights=weights, seed=seed)
+        free = np.concatenate([np.arange(c) >= f for c, f in zip(counts, n_fixed)])
+        if not free.all():
+            signs = np.where(free, signs, 1.0)
+    else:
+        signs = canonical_signs(directions)
+        start = 0
+        for c, f in zip(counts, n_fixed):
+            signs[start:start + f] = 1.0
+            start += c
+    directions = directions * signs[:, None]
+
+    if order:
+        slots = interleave_slots(counts)
+        sequence = greedy_order(directions, weights=weights, slots=slots, groups=labels)
+    else:
+        sequence = np.arange(directions.shape[0])
+
+    is_b0 = place_b0(len(sequence), b0, b0_every)
+    bvals = np.zeros(is_b0.size)
+    bvecs = np.zeros((is_b0.size, 3))
+    bvals[~is_b0] = np.array(bvalues)[labels[sequence]]
+    bvecs[~is_b0] = directions[sequence]
+    report(progress, 1.0, "scheme ready")
+    return GradientScheme(bvals, bvecs)
