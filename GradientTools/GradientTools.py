@@ -94,7 +94,7 @@ class GradientToolsParameterNode:
     schemeSeed: Annotated[int, WithinRange(0, 2**31 - 1)] = 0
     schemeRadius: Annotated[str, Choice(["b-value", "unit"])] = "b-value"
     schemeShowAntipodes: bool = False
-    schemeExportFormat: Annotated[str, Choice(["fsl", "mrtrix", "siemens", "nrrd"])] = "fsl"
+    schemeExportFormat: Annotated[str, Choice(["fsl", "mrtrix", "siemens", "ge", "philips", "nrrd"])] = "fsl"
     schemeReport: str = ""
 
 

@@ -462,3 +462,37 @@ def test_scene_save_and_reload_keeps_generated_nodes(offscreen, scene, rng, tmp_
     back = mrml.markups_to_scheme(markups)
     np.testing.assert_allclose(back.bvals, scheme.bvals)
     np.testing.assert_allclose(back.bvecs, scheme.bvecs, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------
+# panel helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def test_shells_text_round_trip_and_errors():
+    shells = mrml.parse_shells(" 1000:30, 2000 : 60;3000:90 ,")
+    assert shells == [(1000.0, 30), (2000.0, 60), (3000.0, 90)]
+    assert mrml.parse_shells(mrml.format_shells(shells)) == shells
+    assert mrml.format_shells({700: 12}) == "700:12"
+    assert mrml.parse_shells("") == []
+    for bad, message in (("1000", "b-value:directions"), ("x:3", "numbers"), ("-5:3", "positive"),
+                         ("1000:2.5", "integer"), ("1000:0", "integer"), ("1000:3, 1000:4", "twice")):
+        with pytest.raises(GradientToolsError, match=message):
+            mrml.parse_shells(bad)
+
+
+def test_generate_scheme_matches_the_library_call():
+    from GradientToolsLib.multishell import multishell_scheme
+
+    scheme = mrml.generate_scheme("1000:8, 2000:12", b0_count=3, b0_placement="interleaved", seed=5)
+    direct = multishell_scheme({1000.0: 8, 2000.0: 12}, b0=3, b0_every=10, seed=5, order=True, polarity=True)
+    np.testing.assert_array_equal(scheme.bvals, direct.bvals)
+    np.testing.assert_allclose(scheme.bvecs, direct.bvecs)
+    b0 = scheme.b0_indices()
+    assert len(b0) == 3 and b0[0] == 0 and b0[-1] > scheme.n // 2  # spread over the acquisition
+    start = mrml.generate_scheme([(1000, 8)], b0_count=2, b0_placement="start", ordering="none", seed=1)
+    np.testing.assert_array_equal(start.b0_indices(), [0, 1])
+    with pytest.raises(GradientToolsError, match="placement"):
+        mrml.generate_scheme([(1000, 8)], b0_count=2, b0_placement="middle")
+    with pytest.raises(GradientToolsError, match="at least one shell"):
+        mrml.generate_scheme("", b0_count=2)
