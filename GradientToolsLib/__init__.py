@@ -29,6 +29,9 @@ _EXPORTS = {
     "suggest_gradient_opacity": "opacity",
     "electrostatic_directions": "electrostatic",
     "multishell_scheme": "multishell",
+    "compute_gradient_magnitude": "mrml",
+    "apply_gradient_opacity": "mrml",
+    "scheme_to_markups": "mrml",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
