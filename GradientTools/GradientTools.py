@@ -505,7 +505,15 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
         self.assertTrue(all(y == 1.0 for _x, y in logic.mrml.gradient_opacity_points(display)))
         volumeProperty = display.GetVolumePropertyNode().GetVolumeProperty()
         self.assertEqual(volumeProperty.GetScalarOpacity().GetSize(), scalar)
-        suggestion = logic.suggestGradientOpacity(volume)
+        from GradientToolsLib.phantoms import ct_phantom
+
+        image, _labels = ct_phantom(shape=(24, 40, 40), noise_std=20.0, seed=1)
+        phantom = slicer.util.addVolumeFromArray(image, name="phantom")
+        suggestion = logic.suggestGradientOpacity(phantom)
+        self.assertGreater(suggestion.noise_sigma, 0.0)
+        display = logic.applyGradientOpacity(phantom, suggestion.points)
+        applied = logic.mrml.gradient_opacity_points(display)
+        self.assertEqual(len(applied), len(suggestion.points))
         chart = logic.histogramChart(suggestion)
         self.assertEqual(chart.GetNumberOfPlotSeriesNodes(), 2)
         self.delayDisplay("Gradient opacity passed")
