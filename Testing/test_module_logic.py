@@ -83,6 +83,7 @@ def module():
         spec.loader.exec_module(loaded)
         yield loaded
     finally:
+        offscreen.close()
         for name, value in saved_modules.items():
             if value is None:
                 sys.modules.pop(name, None)

@@ -27,7 +27,9 @@ from GradientToolsLib.scheme import GradientScheme  # noqa: E402
 def offscreen():
     from GradientToolsLib.render import OffscreenSlicer
 
-    return OffscreenSlicer(200, 200, background=(0.0, 0.0, 0.0))
+    offscreen = OffscreenSlicer(200, 200, background=(0.0, 0.0, 0.0))
+    yield offscreen
+    offscreen.close()
 
 
 @pytest.fixture
@@ -428,7 +430,7 @@ def test_attach_scheme_to_dwi_and_read_back(scene, rng):
 # ------------------------------------------------------------------------------------------------
 
 
-def test_scene_save_and_reload_keeps_generated_nodes(offscreen, scene, rng, tmp_path):
+def test_scene_save_and_reload_keeps_generated_nodes(offscreen, scene, rng, tmp_path, request):
     from GradientToolsLib.render import OffscreenSlicer
 
     matrix, spacing = oblique_matrix()
@@ -445,6 +447,7 @@ def test_scene_save_and_reload_keeps_generated_nodes(offscreen, scene, rng, tmp_
     assert os.path.isfile(path)
 
     other = OffscreenSlicer(64, 64)
+    request.addfinalizer(other.close)
     other.scene.SetURL(path)
     assert other.scene.Import()
     loaded = other.scene.GetFirstNodeByName("ct gradient")
