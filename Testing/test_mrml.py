@@ -213,15 +213,9 @@ def test_gradient_volume_follows_parent_transform_and_warns_on_scaling(scene, ca
 
 
 def function_values(function):
-    values, node = [], [0.0] * 4
-    for i in range(function.GetSize()):
-        function.GetNodeValue(i, node)
-        values.append(tuple(node))
-    return values
-
-
-def colour_values(function):
-    values, node = [], [0.0] * 6
+    """Every node of a piecewise (x, y, mid, sharp) or colour (x, r, g, b, mid, sharp) function."""
+    width = 6 if function.IsA("vtkColorTransferFunction") else 4
+    values, node = [], [0.0] * width
     for i in range(function.GetSize()):
         function.GetNodeValue(i, node)
         values.append(tuple(node))
@@ -234,7 +228,7 @@ def test_apply_and_reset_gradient_opacity_keep_scalar_opacity_and_colour(offscre
     prop_node = display.GetVolumePropertyNode()
     prop = prop_node.GetVolumeProperty()
     scalar_before = function_values(prop.GetScalarOpacity())
-    colour_before = colour_values(prop.GetRGBTransferFunction())
+    colour_before = function_values(prop.GetRGBTransferFunction())
     assert len(scalar_before) > 2 and len(colour_before) > 2
 
     points = [(0.0, 0.0), (12.5, 0.3), (40.0, 1.0)]
@@ -245,7 +239,7 @@ def test_apply_and_reset_gradient_opacity_keep_scalar_opacity_and_colour(offscre
     assert [float(v) for v in text.split()] == [6, 0, 0, 12.5, 0.3, 40, 1]
     assert not prop.GetDisableGradientOpacity()
     assert function_values(prop.GetScalarOpacity()) == scalar_before
-    assert colour_values(prop.GetRGBTransferFunction()) == colour_before
+    assert function_values(prop.GetRGBTransferFunction()) == colour_before
 
     # the display node stands for its property; strings are accepted
     mrml.apply_gradient_opacity(display, "4 0 0.5 10 1")
