@@ -18,7 +18,10 @@ Three estimators of ``|grad F|`` (see :func:`gradient_magnitude`):
 
 All three process the volume in slabs of a few slices (cast to float on the fly, one thread per core,
 numpy's element-wise kernels release the GIL), so no float copy of the whole input is ever held: the
-extra memory is the float32 output plus a few megabytes.
+extra memory is the float32 output plus a few megabytes. The Gaussian's eight one-dimensional passes
+(smooth and differentiate along K, three products along J, three along I) run as banded matrix
+products (BLAS, one BLAS thread per slab thread, set through threadpoolctl) on large volumes, or as
+shifted-slice sums in numpy when threadpoolctl is missing (Slicer) or the volume is small.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ TRUNCATE = 4.0
 _SLAB_BYTES = 1 << 20
 # below this many voxels a thread pool costs more than it saves
 _THREADED_MIN_VOXELS = 1 << 18
+# derivative of Gaussian by banded matrix products when BLAS threads can be limited (threadpoolctl)
+_USE_BLAS = True
 
 
 def _check_spacing(spacing) -> Tuple[float, float, float]:
@@ -328,6 +333,99 @@ def _gaussian_compute(spacing: Tuple[float, float, float], sigma: float, work: n
     return compute, rk
 
 
+def _banded_blocks(n: int, radius: int, kernels, block: int, dtype) -> list:
+    """Cut a 1-D correlation along an axis of length ``n`` into dense blocks for matrix products.
+
+    Returns ``(o0, o1, w0, w1, matrices)`` per block of outputs ``o0:o1``: each matrix (one per
+    kernel) maps inputs ``w0:w1`` to those outputs, with beyond-the-edge taps folded onto the edge
+    voxel (edge replication, as ``mode="nearest"``).
+    """
+    blocks = []
+    taps = numpy.arange(-radius, radius + 1)
+    for o0 in range(0, n, block):
+        o1 = min(n, o0 + block)
+        w0, w1 = max(0, o0 - radius), min(n, o1 + radius)
+        rows = numpy.repeat(numpy.arange(o1 - o0), taps.size)
+        cols = numpy.clip(numpy.arange(o0, o1)[:, None] + taps[None, :], 0, n - 1).reshape(-1) - w0
+        matrices = []
+        for weights in kernels:
+            matrix = numpy.zeros((o1 - o0, w1 - w0))
+            numpy.add.at(matrix, (rows, cols), numpy.tile(weights, o1 - o0))
+            matrices.append(matrix.astype(dtype))
+        blocks.append((o0, o1, w0, w1, matrices))
+    return blocks
+
+
+def _gaussian_compute_blas(spacing: Tuple[float, float, float], sigma: float, shape, work: numpy.dtype):
+    """Derivative of Gaussian as banded matrix products (BLAS), 8 one-dimensional passes shared as
+    K: smooth, differentiate; J: three products; I: three products."""
+    kernels = [gaussian_kernels(sigma / spacing[2 - axis]) for axis in range(3)]
+    (rk, gk, dk), (rj, gj, dj), (ri, gi, di) = kernels
+    dk, dj, di = dk / spacing[2], dj / spacing[1], di / spacing[0]
+    _, nj, ni = shape
+    j_blocks = _banded_blocks(nj, rj, (gj, dj), max(32, 2 * rj), work)
+    # along I the input is on the left of the product: transpose the block matrices once
+    i_blocks = [(o0, o1, w0, w1, [m.T.copy() for m in mats])
+                for o0, o1, w0, w1, mats in _banded_blocks(ni, ri, (gi, di), max(32, 2 * ri), work)]
+    k_matrices = {}
+    lock = threading.Lock()
+
+    def k_matrix(n):
+        with lock:
+            if n not in k_matrices:
+                # the slab buffer already holds clamped halo slices: plain Toeplitz rows
+                matrix = numpy.zeros((2 * n, n + 2 * rk))
+                for o in range(n):
+                    matrix[o, o:o + 2 * rk + 1] = gk
+                    matrix[n + o, o:o + 2 * rk + 1] = dk
+                k_matrices[n] = matrix.astype(work)
+            return k_matrices[n]
+
+    def compute(buf, out, scratch):
+        n = out.shape[0]
+        both = scratch.get("k", (2 * n, nj * ni), work)
+        numpy.matmul(k_matrix(n), buf.reshape(n + 2 * rk, nj * ni), out=both)
+        smooth_k = both[:n].reshape(n, nj, ni)
+        diff_k = both[n:].reshape(n, nj, ni)
+        for_x = scratch.get("x", (n, nj, ni), work)
+        for_y = scratch.get("y", (n, nj, ni), work)
+        for_z = scratch.get("z", (n, nj, ni), work)
+        for o0, o1, w0, w1, (smooth, derivative) in j_blocks:
+            numpy.matmul(smooth, smooth_k[:, w0:w1], out=for_x[:, o0:o1])
+            numpy.matmul(derivative, smooth_k[:, w0:w1], out=for_y[:, o0:o1])
+            numpy.matmul(smooth, diff_k[:, w0:w1], out=for_z[:, o0:o1])
+        rows = n * nj
+        gx = scratch.get("gx", (rows, ni), work)
+        gy = both[:n].reshape(rows, ni)              # the K results are no longer needed
+        gz = both[n:].reshape(rows, ni)
+        sx, sy, sz = (a.reshape(rows, ni) for a in (for_x, for_y, for_z))
+        for o0, o1, w0, w1, (smooth, derivative) in i_blocks:
+            numpy.matmul(sx[:, w0:w1], derivative, out=gx[:, o0:o1])
+            numpy.matmul(sy[:, w0:w1], smooth, out=gy[:, o0:o1])
+            numpy.matmul(sz[:, w0:w1], smooth, out=gz[:, o0:o1])
+        gx *= gx
+        gy *= gy
+        gz *= gz
+        gx += gy
+        gx += gz
+        numpy.sqrt(gx.reshape(out.shape), out=out)
+
+    return compute, rk
+
+
+def _blas_single_thread():
+    """A context limiting BLAS to one thread (our slabs already use every core), or None.
+
+    Many tiny matrix products are slow when BLAS spreads each of them over threads, especially on a
+    busy machine; without threadpoolctl the numpy code path is used instead.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return lambda: threadpool_limits(limits=1, user_api="blas")
+
+
 # ---------------------------------------------------------------- public API
 
 def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method: str = "central",
@@ -399,6 +497,7 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
         result = out if out.ndim == 3 else out[numpy.newaxis]
 
     work = _work_dtype(volume.dtype)
+    message = f"gradient magnitude ({method})"
     if method == "central":
         compute, halo = _central_compute(spacing, work), 1
         slab = _slab_slices(volume, work)
@@ -406,9 +505,19 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
         compute, halo = _sobel_compute(spacing, work), 1
         slab = _slab_slices(volume, work, factor=2.0)
     else:
-        compute, halo = _gaussian_compute(spacing, sigma, work)
         slab = _slab_slices(volume, work)
-    _run_slabs(volume, result, halo, slab, work, compute, progress, f"gradient magnitude ({method})")
+        single_thread_blas = _blas_single_thread() if _USE_BLAS else None
+        if single_thread_blas is not None and volume.size >= _THREADED_MIN_VOXELS:
+            compute, halo = _gaussian_compute_blas(spacing, sigma, volume.shape, work)
+            with single_thread_blas():
+                _run_slabs(volume, result, halo, slab, work, compute, progress, message)
+            return _shaped(result, out, original_ndim)
+        compute, halo = _gaussian_compute(spacing, sigma, work)
+    _run_slabs(volume, result, halo, slab, work, compute, progress, message)
+    return _shaped(result, out, original_ndim)
+
+
+def _shaped(result: numpy.ndarray, out: Optional[numpy.ndarray], original_ndim: int) -> numpy.ndarray:
     if out is not None:
         return out
     return result[0] if original_ndim == 2 else result
