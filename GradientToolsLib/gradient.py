@@ -18,8 +18,9 @@ Three estimators of ``|grad F|`` (see :func:`gradient_magnitude`):
 
 All three process the volume in slabs of a few slices (cast to float on the fly, one thread per core,
 numpy's element-wise kernels release the GIL), so no float copy of the whole input is ever held: the
-extra memory is the float32 output plus a few megabytes. The Gaussian's eight one-dimensional passes
-(smooth and differentiate along K, three products along J, three along I) run as banded matrix
+extra memory is the float32 output plus a few megabytes. Sobel and Gaussian share one separable
+scheme of eight one-dimensional passes (smooth and differentiate along K, three products along J,
+three along I), run as banded matrix
 products (BLAS, one BLAS thread per slab thread, set through threadpoolctl) on large volumes, or as
 shifted-slice sums in numpy when threadpoolctl is missing (Slicer) or the volume is small.
 """
@@ -46,7 +47,7 @@ TRUNCATE = 4.0
 _SLAB_BYTES = 1 << 20
 # below this many voxels a thread pool costs more than it saves
 _THREADED_MIN_VOXELS = 1 << 18
-# derivative of Gaussian by banded matrix products when BLAS threads can be limited (threadpoolctl)
+# Sobel and Gaussian by banded matrix products when BLAS threads can be limited (threadpoolctl)
 _USE_BLAS = True
 
 
@@ -189,39 +190,7 @@ def _central_compute(spacing: Tuple[float, float, float], work: numpy.dtype):
     return compute
 
 
-# ---------------------------------------------------------------- Sobel
-
-def _sobel_compute(spacing: Tuple[float, float, float], work: numpy.dtype):
-    from scipy.ndimage import correlate1d
-
-    derivative = numpy.array([-1.0, 0.0, 1.0])
-    smoothing = numpy.array([1.0, 2.0, 1.0])
-    # array axis (K, J, I) -> spacing (I, J, K)
-    scale = [work.type(1.0 / (32.0 * spacing[2 - axis])) for axis in range(3)]
-
-    def compute(buf, out, scratch):
-        n = out.shape[0]
-        acc = out if work == out.dtype else scratch.get("acc", out.shape, work)
-        tmp = scratch.get("tmp", buf.shape, work)
-        tmp2 = scratch.get("tmp2", buf.shape, work)
-        for axis in range(3):
-            correlate1d(buf, derivative if axis == 0 else smoothing, axis=0, output=tmp, mode="nearest")
-            correlate1d(tmp, derivative if axis == 1 else smoothing, axis=1, output=tmp2, mode="nearest")
-            part = tmp2[1:n + 1]
-            dst = tmp[1:n + 1]
-            correlate1d(part, derivative if axis == 2 else smoothing, axis=2, output=dst, mode="nearest")
-            dst *= scale[axis]
-            if axis == 0:
-                numpy.multiply(dst, dst, out=acc)
-            else:
-                dst *= dst
-                acc += dst
-        numpy.sqrt(acc, out=out)
-
-    return compute
-
-
-# ---------------------------------------------------------------- derivative of Gaussian
+# ---------------------------------------- separable filters: Sobel and derivative of Gaussian
 
 def gaussian_kernels(sigma_voxels: float,
                      truncate: float = TRUNCATE) -> Tuple[int, numpy.ndarray, numpy.ndarray]:
@@ -245,6 +214,23 @@ def gaussian_kernels(sigma_voxels: float,
         derivative = numpy.zeros_like(offsets)
         derivative[radius - 1], derivative[radius + 1] = -0.5, 0.5
     return radius, smooth, derivative
+
+
+def _separable_kernels(spacing: Tuple[float, float, float], method: str, sigma: Optional[float]) -> list:
+    """Per array axis (K, J, I): ``(radius, smooth, derivative)`` with the derivative per spacing unit.
+
+    ``sobel`` is the same separable scheme with ``[1, 2, 1] / 4`` and ``[-1, 0, 1] / 2h``, which is
+    the 3-D Sobel operator divided by ``32 h``.
+    """
+    kernels = []
+    for axis in range(3):
+        h = spacing[2 - axis]
+        if method == "sobel":
+            radius, smooth, derivative = 1, numpy.array([0.25, 0.5, 0.25]), numpy.array([-0.5, 0.0, 0.5])
+        else:
+            radius, smooth, derivative = gaussian_kernels(sigma / h)
+        kernels.append((radius, smooth, derivative / h))
+    return kernels
 
 
 def _correlate_padded(src: numpy.ndarray, axis: int, weights: numpy.ndarray, radius: int,
@@ -288,12 +274,9 @@ def _replicate_edges(buf: numpy.ndarray, axis: int, radius: int) -> None:
     buf[take(radius + n, radius + n + radius)] = buf[take(radius + n - 1, radius + n)]
 
 
-def _gaussian_compute(spacing: Tuple[float, float, float], sigma: float, work: numpy.dtype):
+def _separable_compute(kernels: list, work: numpy.dtype):
     # per array axis K, J, I
-    kernels = [gaussian_kernels(sigma / spacing[2 - axis]) for axis in range(3)]
-    scale = [1.0 / spacing[2 - axis] for axis in range(3)]
     (rk, gk, dk), (rj, gj, dj), (ri, gi, di) = kernels
-    dk, dj, di = dk * scale[0], dj * scale[1], di * scale[2]
 
     def compute(buf, out, scratch):
         n, nj, ni = out.shape
@@ -356,12 +339,10 @@ def _banded_blocks(n: int, radius: int, kernels, block: int, dtype) -> list:
     return blocks
 
 
-def _gaussian_compute_blas(spacing: Tuple[float, float, float], sigma: float, shape, work: numpy.dtype):
-    """Derivative of Gaussian as banded matrix products (BLAS), 8 one-dimensional passes shared as
+def _separable_compute_blas(kernels: list, shape, work: numpy.dtype):
+    """Separable derivative filtering as banded matrix products (BLAS), 8 one-dimensional passes:
     K: smooth, differentiate; J: three products; I: three products."""
-    kernels = [gaussian_kernels(sigma / spacing[2 - axis]) for axis in range(3)]
     (rk, gk, dk), (rj, gj, dj), (ri, gi, di) = kernels
-    dk, dj, di = dk / spacing[2], dj / spacing[1], di / spacing[0]
     _, nj, ni = shape
     j_blocks = _banded_blocks(nj, rj, (gj, dj), max(32, 2 * rj), work)
     # along I the input is on the left of the product: transpose the block matrices once
@@ -501,18 +482,16 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
     if method == "central":
         compute, halo = _central_compute(spacing, work), 1
         slab = _slab_slices(volume, work)
-    elif method == "sobel":
-        compute, halo = _sobel_compute(spacing, work), 1
-        slab = _slab_slices(volume, work, factor=2.0)
     else:
+        kernels = _separable_kernels(spacing, method, sigma)
         slab = _slab_slices(volume, work)
         single_thread_blas = _blas_single_thread() if _USE_BLAS else None
         if single_thread_blas is not None and volume.size >= _THREADED_MIN_VOXELS:
-            compute, halo = _gaussian_compute_blas(spacing, sigma, volume.shape, work)
+            compute, halo = _separable_compute_blas(kernels, volume.shape, work)
             with single_thread_blas():
                 _run_slabs(volume, result, halo, slab, work, compute, progress, message)
             return _shaped(result, out, original_ndim)
-        compute, halo = _gaussian_compute(spacing, sigma, work)
+        compute, halo = _separable_compute(kernels, work)
     _run_slabs(volume, result, halo, slab, work, compute, progress, message)
     return _shaped(result, out, original_ndim)
 
