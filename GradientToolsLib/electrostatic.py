@@ -106,8 +106,13 @@ def energy_half(directions) -> float:
     return 0.5 * (energy(v) - 0.5 * v.shape[0])
 
 
+class _Abandoned(Exception):
+    """Raised inside the objective to stop a descent that cannot beat the best minimum so far."""
+
+
 def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Optional[np.ndarray] = None,
-                        gtol: float = 1e-8, maxiter: int = 20000) -> Tuple[float, np.ndarray]:
+                        gtol: float = 1e-8, maxiter: int = 20000,
+                        abandon_above: Optional[float] = None) -> Tuple[float, np.ndarray]:
     """Descend to the nearest local minimum of the (weighted) antipodal Coulomb energy.
 
     L-BFGS (scipy) on unconstrained vectors x_i that are normalised inside the objective: the
@@ -126,6 +131,13 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         Stop when the largest projected gradient component is below this.
     maxiter : int
         Iteration limit of L-BFGS.
+    abandon_above : float, optional
+        Give up early (returning ``(inf, None)``) once the objective is still above this value
+        although its recent rate of decrease says it will not get below it: after 30 evaluations,
+        when (current - abandon_above) > 3 x (decrease over the last 20 evaluations) + 1e-7 x
+        abandon_above (a margin so that descents into the same minimum finish). Descents
+        creep down geometrically near their minimum, so this cuts hopeless restarts at about half
+        of their cost.
 
     Returns
     -------
@@ -142,6 +154,10 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         weights = np.concatenate([weights, weights], axis=1)
     frozen = None if movable is None else ~np.asarray(movable, dtype=bool)
 
+    history = []
+    # descents heading for the same minimum as the best must finish (they confirm it)
+    margin = 0.0 if abandon_above is None else 1e-7 * abs(abandon_above)
+
     def objective(x):
         xs = x.reshape(n, 3)
         r = np.sqrt(np.einsum("ij,ij->i", xs, xs))
@@ -151,12 +167,20 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         g /= r[:, None]
         if frozen is not None:
             g[frozen] = 0.0
+        if abandon_above is not None:
+            history.append(min(value, history[-1]) if history else value)
+            gap = history[-1] - abandon_above
+            if len(history) > 30 and gap > 3.0 * (history[-21] - history[-1]) + margin:
+                raise _Abandoned
         return value, g.ravel()
 
     if n < 2:
         return 0.0, v0
-    result = minimize(objective, v0.ravel(), jac=True, method="L-BFGS-B",
-                      options={"maxiter": maxiter, "gtol": gtol, "ftol": 1e-16, "maxcor": 20})
+    try:
+        result = minimize(objective, v0.ravel(), jac=True, method="L-BFGS-B",
+                          options={"maxiter": maxiter, "gtol": gtol, "ftol": 1e-16, "maxcor": 20})
+    except _Abandoned:
+        return np.inf, None
     v = result.x.reshape(n, 3)
     v = v / np.linalg.norm(v, axis=1)[:, None]
     if frozen is not None:
@@ -251,7 +275,8 @@ def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: int =
     for k in range(restarts):
         start = np.concatenate([fixed_v, _start(k, n, rng)[: n - n_fixed]])
         value, v = optimise_directions(start, movable=movable if n_fixed else None,
-                                       gtol=max(gtol, _EXPLORE_GTOL))
+                                       gtol=max(gtol, _EXPLORE_GTOL),
+                                       abandon_above=best_value if np.isfinite(best_value) else None)
         if value < best_value * (1.0 - _SAME_MINIMUM):
             best_value, best_v, hits = value, v, 1
         elif abs(value - best_value) <= _SAME_MINIMUM * best_value:
