@@ -145,9 +145,12 @@ def _run_slabs(array: numpy.ndarray, out: numpy.ndarray, halo: int, slab: int, w
             report(progress, done / len(starts), message)
 
 
-def _slab_slices(array: numpy.ndarray, work: numpy.dtype, halo: int = 0, factor: float = 1.0) -> int:
+def _slab_slices(array: numpy.ndarray, work: numpy.dtype, halo: int = 1) -> int:
+    """Output slices per slab: about _SLAB_BYTES of float, but not far below the halo (wide
+    kernels would otherwise cast and filter the same input slices many times)."""
     slice_bytes = array.shape[1] * array.shape[2] * work.itemsize
-    return max(1, min(array.shape[0], int(_SLAB_BYTES * factor) // max(1, slice_bytes)))
+    slices = max(_SLAB_BYTES // max(1, slice_bytes), min(halo, 16), 1)
+    return min(array.shape[0], slices)
 
 
 # ---------------------------------------------------------------- central differences
@@ -484,7 +487,7 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
         slab = _slab_slices(volume, work)
     else:
         kernels = _separable_kernels(spacing, method, sigma)
-        slab = _slab_slices(volume, work)
+        slab = _slab_slices(volume, work, halo=kernels[0][0])
         single_thread_blas = _blas_single_thread() if _USE_BLAS else None
         if single_thread_blas is not None and volume.size >= _THREADED_MIN_VOXELS:
             compute, halo = _separable_compute_blas(kernels, volume.shape, work)
