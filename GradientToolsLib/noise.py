@@ -287,12 +287,13 @@ def _trim_constants(dof: int) -> Tuple[float, float, float]:
     return threshold, factor, float(chi2.ppf(0.25, dof))
 
 
-def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Robust per-block noise variances of the central differences.
 
     Returns
     -------
-    variances : (3, nb) float64, per axis K, J, I
+    variances : (3, nb) float64, per axis K, J, I, around the block's mean difference
+    means : (3, nb) float64, the block's mean difference per axis (trend or correlated noise)
     voxel_sigma : (nb,) float64, per-voxel noise std from the median absolute residual to the
         six-neighbour mean (exact for white noise, smaller for correlated noise)
     usable : (nb,) bool, blocks with enough selected voxels
@@ -311,8 +312,7 @@ def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray
     usable = n_valid >= min_valid
     flat = usable & ((sample.ties * valid).sum(axis=1) >= FLAT_SHARE * n_valid)
 
-    squared = d * d
-    s = squared.sum(axis=0)
+    s = (d * d).sum(axis=0)
     ranked = np.where(valid, s, np.inf)
     ranked.sort(axis=1)
     # start from the lower quartile: the fit then converges upwards onto the noise core even when
@@ -326,15 +326,21 @@ def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray
     variances = np.where(noisy_axes[:, None], iso[None, :], 0.0)
     live = iso > 0
 
+    # trimmed fit of a Gaussian with per-axis variances around a per-block mean difference (the mean
+    # removes a smooth trend, such as the flank of a blurred edge, which is not noise)
+    mean = np.zeros_like(variances)
     keep = valid & live[:, None]
     for _ in range(TRIM_STEPS):
         safe = np.maximum(variances, 1e-12 * np.maximum(variances.sum(axis=0), 1e-30))
         inv = np.where(noisy_axes[:, None] & live[None, :], 1.0 / safe, 0.0)
-        r2 = (squared * inv[:, :, None]).sum(axis=0)
+        centred = d - mean[:, :, None]
+        r2 = (centred * centred * inv[:, :, None]).sum(axis=0)
         keep = valid & live[:, None] & (r2 < threshold)
-        kept = keep.sum(axis=1)
-        new = (squared * keep[None]).sum(axis=2) / np.maximum(kept, 1)[None] / factor
-        variances = np.where((kept > 0)[None] & noisy_axes[:, None], new, 0.0)
+        kept = np.maximum(keep.sum(axis=1), 1)[None]
+        mean = (d * keep[None]).sum(axis=2) / kept
+        centred = d - mean[:, :, None]
+        new = (centred * centred * keep[None]).sum(axis=2) / kept / factor
+        variances = np.where((keep.sum(axis=1) > 0)[None] & noisy_axes[:, None], new, 0.0)
     # per-voxel noise from the residual to the six-neighbour mean (variance 7/6 s**2 for white noise),
     # by the median absolute residual, which ignores the voxels of edges
     res = np.where(valid, np.abs(sample.residuals.astype(np.float64)), np.inf)
@@ -342,7 +348,7 @@ def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray
     middle = np.clip((n_valid - 1) // 2, 0, n - 1)
     mad = res[np.arange(nb), middle]
     voxel_sigma = np.where(np.isfinite(mad), 1.4826 * mad / np.sqrt(7.0 / 6.0), 0.0)
-    return variances, voxel_sigma, usable, flat
+    return variances, mean, voxel_sigma, usable, flat
 
 
 def _standard_normal(n: int = 200_000) -> np.ndarray:
@@ -395,14 +401,19 @@ def estimate_gradient_noise(array=None, *, sample: Optional[BlockSample] = None,
             raise GradientToolsError("give the volume or a block sample")
         sample = sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=max_blocks,
                                seed=seed)
-    variances, voxel_sigma, usable, flat = block_noise(sample)
+    variances, means, voxel_sigma, usable, flat = block_noise(sample)
     usable = usable & ~flat
     n_used = int(usable.sum())
     voxels_used = int(sample.selected[usable].sum())
     if n_used == 0:
         return GradientNoise((0.0, 0.0, 0.0), 0.0, 0.0, 0, sample.blocks_examined, 0)
     variances = variances[:, usable]
+    means = means[:, usable]
     voxel_sigma = voxel_sigma[usable]
+    # Noise correlated over more than a block shifts each block's mean difference at random (zero
+    # mean over blocks); the flank of a blurred edge shifts it a lot in a few blocks. The robust
+    # spread of the means over blocks (1.4826 MAD) is the noise's share of them.
+    between = (1.4826 * np.median(np.abs(means), axis=1)) ** 2
     total = variances.sum(axis=0)
     order = np.argsort(total, kind="stable")
     ranked = total[order]
@@ -418,7 +429,7 @@ def estimate_gradient_noise(array=None, *, sample: Optional[BlockSample] = None,
     lo = min(max(lo, 0), n_pop - 1)
     hi = min(max(hi, lo + 1), n_pop)
     chosen = order[lo:hi]
-    axis_var = variances[:, chosen].mean(axis=1)
+    axis_var = variances[:, chosen].mean(axis=1) + between
     axis_sigma = tuple(float(v) for v in np.sqrt(axis_var))
     return GradientNoise(
         axis_sigma=axis_sigma,
