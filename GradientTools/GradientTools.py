@@ -82,7 +82,8 @@ class GradientToolsParameterNode:
     gradientUnits: Annotated[str, Choice(["mm", "voxel"])] = "mm"
 
     opacityVolume: vtkMRMLScalarVolumeNode
-    opacitySuppression: Annotated[float, WithinRange(0.5, 10.0)] = 3.0
+    opacitySuppression: Annotated[float, WithinRange(0.25, 5.0)] = 1.0
+    opacityVisibleOnly: bool = True
     opacityPoints: str = ""
     opacityChart: vtkMRMLPlotChartNode
 
@@ -229,7 +230,8 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             dialog, progress = self._progressDialog(_("Analysing gradients"))
             try:
                 suggestion = self.logic.suggestGradientOpacity(
-                    p.opacityVolume, suppression=p.opacitySuppression, progress=progress)
+                    p.opacityVolume, visibleOnly=p.opacityVisibleOnly, suppression=p.opacitySuppression,
+                    progress=progress)
             finally:
                 dialog.close()
             self._lastSuggestion = suggestion
@@ -362,9 +364,19 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
                                                     units=units, progress=progress)
 
     # gradient opacity
-    def suggestGradientOpacity(self, volumeNode, progress=None, **options):
-        """Suggested gradient-opacity points (renderer units) with the histogram and noise estimate."""
-        return self.mrml.suggest_gradient_opacity_for_volume(volumeNode, progress=progress, **options)
+    def suggestGradientOpacity(self, volumeNode, visibleOnly=True, progress=None, **options):
+        """Suggested gradient-opacity points (renderer units) with the histogram and noise estimate.
+
+        With ``visibleOnly`` and an existing volume rendering, only voxels its scalar opacity shows
+        are analysed. ``options`` go to GradientToolsLib.opacity.suggest_gradient_opacity
+        (e.g. ``suppression=1.5``).
+        """
+        propertyNode = None
+        if visibleOnly:
+            display = slicer.modules.volumerendering.logic().GetFirstVolumeRenderingDisplayNode(volumeNode)
+            propertyNode = display.GetVolumePropertyNode() if display else None
+        return self.mrml.suggest_gradient_opacity_for_volume(volumeNode, propertyNode, progress=progress,
+                                                             **options)
 
     def volumeRenderingDisplayNode(self, volumeNode, preset=None):
         logic = slicer.modules.volumerendering.logic()

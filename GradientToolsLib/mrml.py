@@ -246,17 +246,45 @@ def compute_gradient_magnitude(input_volume_node, output_volume_node=None, metho
 # ------------------------------------------------------------------------------------------------
 
 
-def suggest_gradient_opacity_for_volume(volume_node, progress: Optional[ProgressCallback] = None, **options):
+def suggest_gradient_opacity_for_volume(volume_node, volume_property_node=None,
+                                        progress: Optional[ProgressCallback] = None, **options):
     """Suggest a gradient-opacity function for a volume node as Slicer's GPU ray caster will render it.
 
     The suggestion is made in the renderer's units (scalar units per voxel step, spacing 1), because
-    that is the x axis of the gradient-opacity function in Slicer. ``options`` are passed to
-    :func:`GradientToolsLib.opacity.suggest_gradient_opacity` (e.g. ``mask``, ``suppression``).
+    that is the x axis of the gradient-opacity function in Slicer.
+
+    Parameters
+    ----------
+    volume_node : vtkMRMLScalarVolumeNode
+    volume_property_node : vtkMRMLVolumePropertyNode or vtkMRMLVolumeRenderingDisplayNode, optional
+        When given, only voxels whose values its scalar opacity shows are analysed (the
+        ``visible_range`` of :func:`GradientToolsLib.opacity.suggest_gradient_opacity`), so noise in
+        tissue the preset hides does not raise the threshold.
+    progress : callable, optional
+    **options
+        Passed to :func:`GradientToolsLib.opacity.suggest_gradient_opacity` (``suppression``,
+        ``mask``, ``bins``, ...).
+
+    Returns
+    -------
+    GradientOpacitySuggestion
     """
+    import slicer
+
     from .opacity import suggest_gradient_opacity
+    from .volume_property import visible_range
 
     check_scalar_volume(volume_node)
-    return suggest_gradient_opacity(volume_array(volume_node), spacing=None, progress=progress, **options)
+    array = volume_array(volume_node)
+    if volume_property_node is not None and "visible_range" not in options:
+        node = _volume_property_node(volume_property_node)
+        scalar_opacity = node.GetVolumeProperty().GetScalarOpacity()
+        text = slicer.vtkMRMLVolumePropertyNode.GetPiecewiseFunctionString(scalar_opacity)
+        low, high = visible_range(text)
+        # an opaque end of the function extends to +-infinity; the data's own range bounds it
+        data_low, data_high = float(np.nanmin(array)), float(np.nanmax(array))
+        options["visible_range"] = (max(low, data_low), min(high, data_high))
+    return suggest_gradient_opacity(array, spacing=None, progress=progress, **options)
 
 
 def _volume_property_node(node):

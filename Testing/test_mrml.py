@@ -295,9 +295,10 @@ def test_histogram_plot_nodes(scene):
     np.testing.assert_array_equal(numpy_support.vtk_to_numpy(table.GetColumnByName("count")), counts * 2)
 
 
-def test_suggestion_for_volume_node_uses_renderer_units(scene):
-    opacity = pytest.importorskip("GradientToolsLib.opacity")
+def test_suggestion_for_volume_node_uses_renderer_units_and_visible_range(offscreen, scene):
+    from GradientToolsLib import opacity
     from GradientToolsLib.phantoms import ct_phantom
+    from GradientToolsLib.volume_property import visible_range
 
     image, _ = ct_phantom(shape=(24, 32, 32), spacing=(0.5, 0.5, 2.0), noise_std=20.0, seed=1)
     node = add_volume(scene, image)
@@ -308,6 +309,18 @@ def test_suggestion_for_volume_node_uses_renderer_units(scene):
     assert result.noise_sigma == pytest.approx(direct.noise_sigma)
     chart = mrml.gradient_histogram_plot(scene, result)
     assert chart.GetNumberOfPlotSeriesNodes() == 2
+
+    # with a volume rendering, only what its scalar opacity shows is analysed
+    display = offscreen.show_volume_rendering(node, "CT-AAA")
+    prop = display.GetVolumePropertyNode()
+    text = prop.GetPiecewiseFunctionString(prop.GetVolumeProperty().GetScalarOpacity())
+    low, high = visible_range(text)
+    assert np.isfinite(low) and low > image.min()
+    bounded = (max(low, float(image.min())), min(high, float(image.max())))
+    visible = mrml.suggest_gradient_opacity_for_volume(node, display, suppression=1.5)
+    expected = opacity.suggest_gradient_opacity(image, visible_range=bounded, suppression=1.5)
+    assert visible.points == expected.points
+    assert visible.points != result.points
 
 
 # ------------------------------------------------------------------------------------------------
