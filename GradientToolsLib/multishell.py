@@ -21,6 +21,7 @@ from .electrostatic import (
     energy,
     optimise_directions,
     random_directions,
+    single_blas_thread,
 )
 from .errors import GradientToolsError
 from .progress import report, scaled
@@ -237,8 +238,9 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
             fixed_list[s] = dirs
     n_fixed = [0 if f is None else len(f) for f in fixed_list]
 
-    per_shell = joint_shell_directions(counts, seed=seed, restarts=restarts, fixed=fixed_list,
-                                       progress=scaled(progress, 0.0, 0.95))
+    with single_blas_thread():
+        per_shell = joint_shell_directions(counts, seed=seed, restarts=restarts, fixed=fixed_list,
+                                           progress=scaled(progress, 0.0, 0.95))
     directions = np.concatenate(per_shell)
     labels = np.repeat(np.arange(len(counts)), counts)
     weights = caruyer_weights(counts)
