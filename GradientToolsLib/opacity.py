@@ -280,3 +280,52 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         details={"blocks_used": est.blocks_used, "blocks_examined": est.blocks_examined,
                  "voxels_used": est.voxels_used, "measured_noise_p99": est.p99},
     )
+
+
+def save_histogram_plot(suggestion: GradientOpacitySuggestion, path: str, title: Optional[str] = None) -> str:
+    """Write a PNG: the gradient histogram (log count axis) with the opacity curve over it.
+
+    Needs matplotlib (the ``plot`` extra). Written atomically.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise GradientToolsError(f"--plot needs matplotlib: pip install 'gradienttools[plot]' ({exc})") \
+            from None
+    from .fileutil import atomic_output
+
+    counts = np.asarray(suggestion.histogram_counts, dtype=float)
+    edges = np.asarray(suggestion.histogram_edges, dtype=float)
+    figure, axis = plt.subplots(figsize=(8, 4.5), dpi=100)
+    axis.stairs(np.maximum(counts, 0.8), edges, fill=True, color="0.6", label="voxels (analysed sample)")
+    axis.set_yscale("log")
+    axis.set_ylim(0.8, max(10.0, counts.max(initial=1.0) * 2))
+    axis.set_xlabel("gradient magnitude x (scalar units per voxel step, Slicer GPU ray caster)")
+    axis.set_ylabel("count (log)")
+    curve = axis.twinx()
+    pts = np.asarray(suggestion.points, dtype=float)
+    xs = np.append(pts[:, 0], edges[-1]) if pts[-1, 0] < edges[-1] else pts[:, 0]
+    curve.plot(xs, suggestion.opacity_at(xs), color="tab:orange", lw=2.5, marker="o", label="opacity")
+    curve.set_ylim(-0.02, 1.05)
+    curve.set_ylabel("gradient opacity")
+    if suggestion.noise_p99 > 0:
+        axis.axvline(suggestion.noise_p99, color="tab:red", ls="--", lw=1,
+                     label=f"noise 99th pct {suggestion.noise_p99:.4g}")
+    # the interesting part is usually near the noise floor: zoom there, keep the clamp in view
+    right = edges[-1]
+    if suggestion.noise_p99 > 0:
+        right = min(edges[-1], max(8 * suggestion.noise_p99, pts[-2, 0] * 3 if len(pts) > 1 else 0))
+    axis.set_xlim(0, right if right > 0 else 1)
+    handles = axis.get_legend_handles_labels()
+    extra = curve.get_legend_handles_labels()
+    axis.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper right", fontsize=8)
+    axis.set_title(title or "gradient histogram and suggested opacity "
+                   f"(noise sigma {suggestion.noise_sigma:.3g})")
+    figure.tight_layout()
+    with atomic_output(path, suffix=".png") as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    return path
