@@ -2,7 +2,7 @@
 
 The scene holds a synthetic CT, its gradient-magnitude volume, a GPU volume rendering with the
 suggested gradient opacity, and a three-shell diffusion scheme as point lists. It is written as
-``slicer-scene/scene.mrml`` plus data files (open it in Slicer with File > Add Data), and the 3D views
+``slicer/slicer-scene/scene.mrml`` plus data files (open it in Slicer with File > Add Data), and the 3D views
 are rendered offscreen through the same displayable managers Slicer uses. The same functions make
 the extension's screenshots and icons (``scripts/make_screenshots.py``).
 """
@@ -131,7 +131,8 @@ def write_images(output_dir: str, width: int = 640, height: int = 480, seed: int
 
 
 def run(output_dir: str) -> List[str]:
-    written = write_images(output_dir)
+    # a folder of its own, so that file names never collide with other demo sections
+    written = write_images(os.path.join(output_dir, "slicer"))
     scene_dir = os.path.dirname(written["scene"])
     return [written[k] for k in ("gradient-opacity", "gradient-magnitude", "diffusion-scheme")] + sorted(
         os.path.join(scene_dir, f) for f in os.listdir(scene_dir))
