@@ -543,6 +543,21 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
         np.testing.assert_allclose(back.bvals, scheme.bvals)
         np.testing.assert_allclose(back.bvecs, scheme.bvecs, atol=1e-6)
         self.assertIn("1000", logic.schemeReportText(scheme))
+
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            written = logic.writeScheme(scheme, os.path.join(folder, "scheme"), "fsl")
+            self.assertEqual(len(written), 2)
+            fromFiles = logic.readScheme(written)
+        np.testing.assert_allclose(fromFiles.bvals, scheme.bvals)
+        np.testing.assert_allclose(fromFiles.bvecs, scheme.bvecs, atol=1e-6)
+
+        dwi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", "dwi")
+        slicer.util.updateVolumeFromArray(dwi, np.ones((4, 5, 6, scheme.n), np.float32))
+        logic.attachSchemeToDWI(dwi, scheme)
+        self.assertEqual(dwi.GetNumberOfGradients(), scheme.n)
+        self.assertAlmostEqual(dwi.GetBValue(scheme.n - 1), scheme.bvals[-1])
         self.delayDisplay("Diffusion scheme passed")
 
     def test_WidgetLoads(self):
