@@ -8,20 +8,24 @@ correlated CT noise and strongly anisotropic voxels, whose per-axis differences 
 
 Method
 ------
-1. Small blocks (8 x 8 x 8 voxels) are drawn at random (fixed seed) over the volume; only their
-   voxels and a one-voxel halo are read, so the cost does not grow with the volume.
-2. Voxels whose six neighbours all equal them exactly (padding, clipped air, empty background) are
-   dropped: a mass of exact zeros must not pull the estimate to 0. So are voxels outside ``mask`` or
-   outside ``visible_range``.
-3. In each block a robust covariance of the noise is fitted to the difference vectors ``d``: a
-   Gaussian with per-axis standard deviations ``s_a``, found by trimmed re-estimation (keep voxels
-   with ``sum_a d_a**2 / s_a**2`` below the chi-square 95th percentile, re-estimate ``s_a`` with the
-   consistency factor of the trimming, repeat). Voxels on boundaries have large ``d`` and are
-   trimmed, so a block that straddles an edge still measures its noise.
-4. Blocks differ in noise (MRI: Rician tissue versus Rayleigh background; empty air) and a few are
-   dominated by edges. The volume's noise is taken at the 90th percentile of the blocks' total
-   variance (averaged over the blocks ranked 85th to 95th percentile): the noisiest homogeneous
-   material sets the level, unless it covers less than about a tenth of the examined blocks.
+1. Blocks of 8 x 8 x 8 voxels (4 x 4 x 4 in small volumes) are drawn at random (fixed seed) over
+   the volume; only their voxels and a one-voxel halo are read, so the cost does not grow with the
+   volume. Voxels outside ``mask`` or ``visible_range`` are left out.
+2. Blocks where at least 60 % of the voxels' neighbours equal them exactly are "flat" (padding,
+   clipped or empty air, noise-free or quantised smooth data) and set aside: a mass of exact zeros
+   must not pull the estimate to 0. In the other blocks, voxels equal to all six neighbours are
+   left out of the fit.
+3. In each block a Gaussian with per-axis variances ``s_a**2`` around a mean difference vector is
+   fitted to the differences ``d`` by trimmed re-estimation: start from the lower quartile, keep
+   the voxels whose Mahalanobis ``r**2`` is below the chi-square 75th percentile, re-estimate with
+   the consistency factor of that trimming, repeat. Edge voxels (large ``d``) are trimmed even when
+   they are most of the block; the mean removes smooth trends (flanks of blurred edges).
+4. Blocks differ in noise (MRI: Rician tissue versus Rayleigh background) and a few are dominated
+   by edges. The volume's level is the mean of the blocks ranked 92nd to 98th percentile by total
+   variance, after cutting the ranking at the first jump of more than 1.5x (in std) above the median
+   block (blocks that are all edge). So the noisiest material sets the level when it covers about 5 %
+   of the blocks. The robust spread of the block means is added back: noise correlated over more
+   than a block moves whole blocks.
 5. The 99th percentile of ``sqrt(sum_a s_a**2 Z_a**2)`` (Z standard normal) is that of the noise
    gradient in the renderer's units (computed numerically; for white noise of std s it is about
    3.37 s / sqrt(2)).
@@ -44,7 +48,7 @@ MAX_BLOCKS = 128
 #: blocks' total variance is taken at this quantile (see the module docstring, step 4)
 BLOCK_QUANTILE = 0.95
 #: trimming threshold of the robust fit, as a probability of the chi-square distribution
-TRIM_PROBABILITY = 0.95
+TRIM_PROBABILITY = 0.75
 #: number of trimmed re-estimation steps
 TRIM_STEPS = 6
 #: blocks whose noise std jumps by more than this factor above the median block's are edge blocks
@@ -314,6 +318,10 @@ def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray
     n_valid = valid.sum(axis=1)
     usable = n_valid >= min_valid
     flat = usable & ((sample.ties * valid).sum(axis=1) >= FLAT_SHARE * n_valid)
+    # in the other blocks, voxels equal to all six neighbours are padding or empty air next to the
+    # noisy part (rare in noise of std >= 0.5): they would drag the fit to zero
+    valid = valid & (sample.ties < 1.0)
+    n_valid = valid.sum(axis=1)
 
     d2 = d * d
     s = d2.sum(axis=0)
