@@ -10,9 +10,9 @@ directions the Coulomb (1/r) energy of all 2N charges is
 E_half = (E_full - N/2) / 2; DIPY's ``disperse_charges`` reports 2 * E_full.
 
 Speed: for unit vectors |v_i -+ v_j|^2 = 2 -+ 2 v_i.v_j, so all pair distances come from one matrix
-product V [V, -V]^T and the gradient from one more, both BLAS calls; no N x N x 3 arrays exist.
-Rows are processed in blocks so the N x 2N work arrays stay in cache for large N, and BLAS runs on
-one thread (:func:`single_blas_thread`).
+product V V^T and the gradient from one more, both BLAS calls; no N x N x 3 arrays exist. Pairs are
+processed in blocks of the upper triangle (each block serves (i, j) and (j, i); blocks stay in
+cache for large N), and BLAS runs on one thread (:func:`single_blas_thread`).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from scipy.optimize import minimize
 from .errors import GradientToolsError
 from .progress import report
 
-#: rows per block of the pair matrices (a 128 x 2N float64 block stays in L2 up to N of a few 1000)
+#: rows/columns per block of the pair matrices (128 x 128 float64 blocks stay in L1/L2 cache)
 _BLOCK = 128
 #: two local minima closer than this (relative) are the same configuration
 _SAME_MINIMUM = 1e-9
-#: gradient threshold while exploring starts; energies there are already exact to ~1e-10 relative,
+#: gradient threshold while exploring starts; energies there are already exact to ~1e-9 relative,
 #: and only the winner is polished to the caller's ``gtol``
-_EXPLORE_GTOL = 1e-4
+_EXPLORE_GTOL = 1e-3
 
 
 def single_blas_thread():
@@ -60,45 +60,59 @@ def _as_unit(directions, name: str = "directions") -> np.ndarray:
     return v / norms[:, None]
 
 
+def _inverse_distance(squared: np.ndarray, diagonal: bool) -> np.ndarray:
+    """1/sqrt(squared) in place; on a diagonal block the self pairs become 0."""
+    if diagonal:
+        np.fill_diagonal(squared, 1.0)
+    np.maximum(squared, 1e-300, out=squared)
+    np.sqrt(squared, out=squared)
+    np.reciprocal(squared, out=squared)
+    if diagonal:
+        np.fill_diagonal(squared, 0.0)
+    return squared
+
+
 def _pair_terms(v: np.ndarray, weights: Optional[np.ndarray], want_grad: bool):
     """Sum over ordered pairs i != j of w_ij (1/|v_i - v_j| + 1/|v_i + v_j|), and its gradient.
 
-    ``v`` must hold unit rows; ``weights`` is None or (N, 2N) = [w, w]. The gradient is the
-    Euclidean one in R^(N x 3) (not projected).
+    ``v`` must hold unit rows; ``weights`` is None or a symmetric (N, N) array. The gradient is the
+    Euclidean one in R^(N x 3) (not projected). Only the upper triangle of blocks is computed: an
+    off-diagonal block serves the pairs (i, j) and (j, i).
     """
     n = v.shape[0]
-    both = np.concatenate([v, -v])  # (2N, 3): D[i, j] uses v_j, D[i, N + j] uses -v_j
     total = 0.0
-    grad = np.empty_like(v) if want_grad else None
-    for start in range(0, n, _BLOCK):
-        stop = min(n, start + _BLOCK)
-        rows = np.arange(start, stop)
-        local = rows - start
-        d = v[start:stop] @ both.T  # cosines
-        d *= -2.0
-        d += 2.0  # squared distances |v_i - (+-v_j)|^2
-        d[local, rows] = 1.0  # self pairs: excluded below, keep sqrt finite
-        d[local, rows + n] = 1.0
-        np.maximum(d, 1e-300, out=d)
-        np.sqrt(d, out=d)
-        np.reciprocal(d, out=d)  # 1/r
-        d[local, rows] = 0.0
-        d[local, rows + n] = 0.0
-        if weights is None:
-            total += float(d.sum())
-        else:
-            w = weights[start:stop]  # (rows, 2N): the same weight for the +v_j and -v_j partners
-            total += float(np.einsum("ij,ij->", d, w))
-        if want_grad:
-            # derivative of 1/|v_i - u| with r^2 = 2 - 2 v_i.u is u / r^3; each unordered pair
-            # appears twice in the full matrix, hence the factor 2 below
-            cube = np.square(d)
-            cube *= d
-            if weights is not None:
-                cube *= w
-            np.dot(cube, both, out=grad[start:stop])
+    grad = np.zeros_like(v) if want_grad else None
+    edges = list(range(0, n, _BLOCK)) + [n]
+    for a in range(len(edges) - 1):
+        ra = slice(edges[a], edges[a + 1])
+        for b in range(a, len(edges) - 1):
+            rb = slice(edges[b], edges[b + 1])
+            cos = v[ra] @ v[rb].T
+            plus = cos * 2.0
+            plus += 2.0  # |v_i + v_j|^2 = 2 + 2 v_i.v_j for unit vectors
+            minus = np.subtract(4.0, plus, out=cos)  # |v_i - v_j|^2 = 2 - 2 v_i.v_j
+            minus = _inverse_distance(minus, a == b)
+            plus = _inverse_distance(plus, a == b)
+            w = None if weights is None else weights[ra, rb]
+            if w is None:
+                block = float(minus.sum() + plus.sum())
+            else:
+                block = float(np.einsum("ij,ij->", minus, w) + np.einsum("ij,ij->", plus, w))
+            total += block if a == b else 2.0 * block
+            if want_grad:
+                # d/dv_i of 1/|v_i - v_j| is v_j / r^3, of 1/|v_i + v_j| is -v_j / r^3
+                force = np.square(minus)
+                force *= minus
+                cube = np.square(plus)
+                cube *= plus
+                force -= cube
+                if w is not None:
+                    force *= w
+                grad[ra] += force @ v[rb]
+                if a != b:
+                    grad[rb] += force.T @ v[ra]
     if want_grad:
-        grad *= 2.0
+        grad *= 2.0  # each unordered pair appears twice among the ordered pairs
     return total, grad
 
 
@@ -166,7 +180,6 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (n, n):
             raise GradientToolsError(f"weights must have shape ({n}, {n}), got {weights.shape}")
-        weights = np.concatenate([weights, weights], axis=1)
     frozen = None if movable is None else ~np.asarray(movable, dtype=bool)
 
     history = []
@@ -227,12 +240,25 @@ def random_directions(n: int, rng: np.random.Generator) -> np.ndarray:
     return v
 
 
-def _start(k: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    # Alternate uniform random starts with spiral starts at quasi-random offsets: random starts
-    # reach the best minimum most often for some N (64), spiral starts for others (128).
-    if k % 2 == 0:
-        return random_directions(n, rng)
-    return spiral_hemisphere(n, offset=(0.25 + 0.6180339887498949 * (k // 2)) % 1.0)
+def _start(k: int, n: int, rng: np.random.Generator):
+    """The k-th start and whether it is independent of the others (counts as a confirmation).
+
+    Starts 1 and 3 are golden spirals at random offsets (they reach the best minimum more often
+    than random starts for some N, e.g. 128, but land in the same minimum as each other, so they
+    never confirm one); all others are uniform random.
+    """
+    if k in (1, 3):
+        return spiral_hemisphere(n, offset=float(rng.random())), False
+    return random_directions(n, rng), True
+
+
+def default_restarts(n: int) -> int:
+    """16 starts up to 200 directions, 30 above: the local minima multiply with N.
+
+    Abandoned descents cost about a third of a full one, so 16 starts cost about what dirgen's 10
+    would; they usually stop early, once the best minimum has been confirmed.
+    """
+    return 16 if n <= 200 else 30
 
 
 def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
@@ -240,13 +266,14 @@ def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
     movable = (np.arange(n) >= n_fixed) if n_fixed else None
     best_value, best_v, hits = np.inf, None, 0
     for k in range(restarts):
-        start = np.concatenate([fixed_v, _start(k, n, rng)[: n - n_fixed]])
+        start, independent = _start(k, n, rng)
+        start = np.concatenate([fixed_v, start[: n - n_fixed]])
         value, v = optimise_directions(start, movable=movable, gtol=max(gtol, _EXPLORE_GTOL),
                                        abandon_above=best_value if np.isfinite(best_value) else None)
         if value < best_value * (1.0 - _SAME_MINIMUM):
-            best_value, best_v, hits = value, v, 1
+            best_value, best_v, hits = value, v, int(independent)
         elif abs(value - best_value) <= _SAME_MINIMUM * best_value:
-            hits += 1
+            hits += int(independent)
         state = "abandoned" if v is None else f"E = {value + 0.5 * n:.6f}"
         report(progress, (k + 1) / restarts, f"start {k + 1}/{restarts}: {state}")
         if confirm and hits >= confirm:
@@ -256,13 +283,14 @@ def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
     return best_v
 
 
-def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: int = 10, confirm: int = 2,
-                             fixed=None, gtol: float = 1e-8, progress=None) -> np.ndarray:
+def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: Optional[int] = None,
+                             confirm: int = 4, fixed=None, gtol: float = 1e-8, progress=None) -> np.ndarray:
     """n diffusion directions minimising the antipodal Coulomb energy E_full.
 
-    Several starts (alternating uniform random and golden-spiral hemispheres) are each descended
-    with L-BFGS on the sphere; the lowest local minimum wins. The search stops early once the
-    lowest energy found has been reached from ``confirm`` different starts.
+    Several starts (uniform random, and two golden-spiral hemispheres) are each descended with
+    L-BFGS on the sphere; the lowest local minimum wins. Descents that cannot beat the best so far
+    are abandoned half-way, and the search stops early once the lowest energy found has been
+    reached from ``confirm`` independent (random) starts.
 
     Parameters
     ----------
@@ -270,8 +298,9 @@ def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: int =
         Number of directions (including ``fixed`` ones), n >= 1.
     seed : int, optional
         Seed of the random starts; the same seed gives the same directions.
-    restarts : int
-        Maximum number of starts (default 10, as MRtrix's dirgen).
+    restarts : int, optional
+        Maximum number of starts; default :func:`default_restarts` (10, as MRtrix's dirgen, up to
+        200 directions, 30 above).
     confirm : int
         Stop once the best minimum was found this many times (0 disables early stopping).
     fixed : array_like, shape (F, 3), optional
@@ -289,7 +318,7 @@ def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: int =
     """
     try:
         n = int(n)
-        restarts = int(restarts)
+        restarts = default_restarts(n) if restarts is None else int(restarts)
     except (TypeError, ValueError):
         raise GradientToolsError("n and restarts must be integers") from None
     if n < 1:
