@@ -322,7 +322,7 @@ def save_histogram_plot(suggestion: GradientOpacitySuggestion, path: str, title:
     axis.set_xlim(0, right if right > 0 else 1)
     handles = axis.get_legend_handles_labels()
     extra = curve.get_legend_handles_labels()
-    axis.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper center", fontsize=8)
+    axis.legend(handles[0] + extra[0], handles[1] + extra[1], loc="center", fontsize=8)
     axis.set_title(title or "gradient histogram and suggested opacity "
                    f"(noise sigma {suggestion.noise_sigma:.3g})")
     figure.tight_layout()
