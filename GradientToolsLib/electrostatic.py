@@ -33,6 +33,9 @@ _SAME_MINIMUM = 1e-9
 #: gradient threshold while exploring starts; energies there are already exact to ~1e-9 relative,
 #: and only the winner is polished to the caller's ``gtol``
 _EXPLORE_GTOL = 1e-3
+#: abandonment rule (see optimise_directions): evaluations before it applies, and the factor
+_ABANDON_AFTER = 30
+_ABANDON_FACTOR = 3.0
 
 
 def single_blas_thread():
@@ -60,18 +63,6 @@ def _as_unit(directions, name: str = "directions") -> np.ndarray:
     return v / norms[:, None]
 
 
-def _inverse_distance(squared: np.ndarray, diagonal: bool) -> np.ndarray:
-    """1/sqrt(squared) in place; on a diagonal block the self pairs become 0."""
-    if diagonal:
-        np.fill_diagonal(squared, 1.0)
-    np.maximum(squared, 1e-300, out=squared)
-    np.sqrt(squared, out=squared)
-    np.reciprocal(squared, out=squared)
-    if diagonal:
-        np.fill_diagonal(squared, 0.0)
-    return squared
-
-
 def _pair_terms(v: np.ndarray, weights: Optional[np.ndarray], want_grad: bool):
     """Sum over ordered pairs i != j of w_ij (1/|v_i - v_j| + 1/|v_i + v_j|), and its gradient.
 
@@ -87,25 +78,29 @@ def _pair_terms(v: np.ndarray, weights: Optional[np.ndarray], want_grad: bool):
         ra = slice(edges[a], edges[a + 1])
         for b in range(a, len(edges) - 1):
             rb = slice(edges[b], edges[b + 1])
-            cos = v[ra] @ v[rb].T
-            plus = cos * 2.0
-            plus += 2.0  # |v_i + v_j|^2 = 2 + 2 v_i.v_j for unit vectors
-            minus = np.subtract(4.0, plus, out=cos)  # |v_i - v_j|^2 = 2 - 2 v_i.v_j
-            minus = _inverse_distance(minus, a == b)
-            plus = _inverse_distance(plus, a == b)
+            rows, cols = ra.stop - ra.start, rb.stop - rb.start
+            # d[0] = |v_i - v_j|^2 = 2 - 2 v_i.v_j and d[1] = |v_i + v_j|^2 = 2 + 2 v_i.v_j
+            d = np.empty((2, rows, cols))
+            np.matmul(v[ra], v[rb].T, out=d[0])
+            d[0] *= -2.0
+            d[0] += 2.0
+            np.subtract(4.0, d[0], out=d[1])
+            flat = d.reshape(2, -1)
+            if a == b:
+                flat[:, :: cols + 1] = 1.0  # self pairs: finite here, zeroed below
+            np.maximum(d, 1e-300, out=d)
+            np.sqrt(d, out=d)
+            np.reciprocal(d, out=d)  # 1/r
+            if a == b:
+                flat[:, :: cols + 1] = 0.0
             w = None if weights is None else weights[ra, rb]
-            if w is None:
-                block = float(minus.sum() + plus.sum())
-            else:
-                block = float(np.einsum("ij,ij->", minus, w) + np.einsum("ij,ij->", plus, w))
+            block = float(d.sum()) if w is None else float(np.einsum("kij,ij->", d, w))
             total += block if a == b else 2.0 * block
             if want_grad:
                 # d/dv_i of 1/|v_i - v_j| is v_j / r^3, of 1/|v_i + v_j| is -v_j / r^3
-                force = np.square(minus)
-                force *= minus
-                cube = np.square(plus)
-                cube *= plus
-                force -= cube
+                cube = np.square(d)
+                cube *= d
+                force = np.subtract(cube[0], cube[1], out=cube[0])
                 if w is not None:
                     force *= w
                 grad[ra] += force @ v[rb]
@@ -198,7 +193,7 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         if abandon_above is not None:
             history.append(min(value, history[-1]) if history else value)
             gap = history[-1] - abandon_above
-            if len(history) > 30 and gap > 3.0 * (history[-21] - history[-1]) + margin:
+            if len(history) > _ABANDON_AFTER and gap > _ABANDON_FACTOR * (history[-21] - history[-1]) + margin:
                 raise _Abandoned
         return value, g.ravel()
 
