@@ -193,7 +193,8 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         if abandon_above is not None:
             history.append(min(value, history[-1]) if history else value)
             gap = history[-1] - abandon_above
-            if len(history) > _ABANDON_AFTER and gap > _ABANDON_FACTOR * (history[-21] - history[-1]) + margin:
+            recent = history[-21] - history[-1] if len(history) > 20 else np.inf
+            if len(history) > _ABANDON_AFTER and gap > _ABANDON_FACTOR * recent + margin:
                 raise _Abandoned
         return value, g.ravel()
 
