@@ -69,7 +69,7 @@ class TextProgressBar:
             self.stream.flush()
             self._drawn = False
 
-    def __enter__(self) -> "TextProgressBar":
+    def __enter__(self) -> TextProgressBar:
         return self
 
     def __exit__(self, *exc) -> None:
