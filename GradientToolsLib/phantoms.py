@@ -215,3 +215,37 @@ def ct_phantom(shape: Sequence[int] = (64, 96, 96), spacing: Sequence[float] = (
         numpy.rint(image, out=image)
         numpy.clip(image, info.min, info.max, out=image)
     return image.astype(dtype, copy=False), labels
+
+
+#: signal of each label of :func:`mri_phantom` (0 background, 1..3 nested tissues)
+MRI_SIGNAL: Dict[int, float] = {0: 0.0, 1: 200.0, 2: 350.0, 3: 600.0}
+
+
+def mri_phantom(shape: Sequence[int] = (40, 72, 72), noise_std: float = 10.0, seed: int = 0,
+                size: float = 0.4) -> Tuple[numpy.ndarray, numpy.ndarray, Dict[int, float]]:
+    """A magnitude MRI-like volume: nested ellipsoids with Rician noise and a Rayleigh background.
+
+    Parameters
+    ----------
+    shape : K, J, I voxel counts.
+    noise_std : std of the Gaussian noise in each of the real and imaginary channels.
+    seed : random seed (the result is deterministic for a seed).
+    size : in-plane half-size of the outer ellipsoid relative to the field of view.
+
+    Returns
+    -------
+    image : float32 array (K, J, I), |signal + n1 + i n2|.
+    labels : uint8 array (K, J, I), 0 background, 1 outer, 2 middle, 3 inner tissue.
+    values : dict label -> noise-free signal (:data:`MRI_SIGNAL`).
+    """
+    shape = _check_triple("shape", shape, positive_int=True)
+    rng = numpy.random.default_rng(seed)
+    k, j, i = numpy.meshgrid(*[numpy.linspace(-1, 1, n) for n in shape], indexing="ij")
+    r = numpy.sqrt((k / 0.8) ** 2 + (j / size / 1.6) ** 2 + (i / size / 1.6) ** 2)
+    labels = numpy.zeros(shape, numpy.uint8)
+    labels[r < 1] = 1
+    labels[r < 0.7] = 2
+    labels[r < 0.35] = 3
+    signal = numpy.take(numpy.array([MRI_SIGNAL[n] for n in range(4)]), labels)
+    image = numpy.hypot(signal + rng.normal(0, noise_std, shape), rng.normal(0, noise_std, shape))
+    return image.astype(numpy.float32), labels, dict(MRI_SIGNAL)

@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from GradientToolsLib import GradientToolsError, suggest_gradient_opacity
 from GradientToolsLib.noise import estimate_gradient_noise, noise_gradient_quantile
-from GradientToolsLib.phantoms import HU, ct_phantom
+from GradientToolsLib.phantoms import HU, ct_phantom, mri_phantom
 
 SHAPE = (40, 72, 72)
 
@@ -133,25 +133,10 @@ def test_padding_and_empty_air_do_not_pull_the_estimate_down():
     assert s.opacity_at(np.percentile(g[inside], 99)) <= 0.1
 
 
-def mri_phantom(shape=SHAPE, sigma=10.0, seed=0, size=0.4):
-    """Magnitude image (Rician noise; Rayleigh background) of nested ellipsoids."""
-    rng = np.random.default_rng(seed)
-    k, j, i = np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing="ij")
-    r = np.sqrt((k / 0.8) ** 2 + (j / size / 1.6) ** 2 + (i / size / 1.6) ** 2)
-    labels = np.zeros(shape, np.uint8)
-    labels[r < 1] = 1
-    labels[r < 0.7] = 2
-    labels[r < 0.35] = 3
-    values = {0: 0.0, 1: 200.0, 2: 350.0, 3: 600.0}
-    signal = np.vectorize(values.get)(labels).astype(np.float64)
-    image = np.hypot(signal + rng.normal(0, sigma, shape), rng.normal(0, sigma, shape))
-    return image.astype(np.float32), labels, values
-
-
 @pytest.mark.parametrize("size", [0.35, 0.8])
 @pytest.mark.parametrize("sigma", [5.0, 15.0])
 def test_rician_mri_background(size, sigma):
-    image, labels, values = mri_phantom(sigma=sigma, size=size)
+    image, labels, values = mri_phantom(SHAPE, noise_std=sigma, size=size)
     s = suggest_gradient_opacity(image)
     check_guarantees(s, image, labels, values, sigma)
 

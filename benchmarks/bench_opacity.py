@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from GradientToolsLib.gradient import gradient_magnitude  # noqa: E402
 from GradientToolsLib.opacity import _clip_points, suggest_gradient_opacity  # noqa: E402
-from GradientToolsLib.phantoms import HU, ct_phantom  # noqa: E402
+from GradientToolsLib.phantoms import HU, ct_phantom, mri_phantom  # noqa: E402
 
 TARGET_RATIO = 0.3
 
@@ -131,20 +131,6 @@ def check(points, g, labels, values, sigma):
     return noise_ok, edge_ok
 
 
-def mri_phantom(shape, sigma, seed, size):
-    rng = np.random.default_rng(seed)
-    k, j, i = np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing="ij")
-    r = np.sqrt((k / 0.8) ** 2 + (j / size / 1.6) ** 2 + (i / size / 1.6) ** 2)
-    labels = np.zeros(shape, np.uint8)
-    labels[r < 1] = 1
-    labels[r < 0.7] = 2
-    labels[r < 0.35] = 3
-    values = {0: 0.0, 1: 200.0, 2: 350.0, 3: 600.0}
-    signal = np.vectorize(values.get)(labels).astype(np.float64)
-    return np.hypot(signal + rng.normal(0, sigma, shape), rng.normal(0, sigma, shape)).astype(np.float32), \
-        labels, values
-
-
 def quality(quick: bool) -> None:
     shape = (40, 72, 72)
     cases = []
@@ -166,7 +152,7 @@ def quality(quick: bool) -> None:
             image, labels = ct_phantom(shape, a, noise_std=b, seed=7, correlation_mm=c)
             values, sigma, name = HU, b, f"CT {a} mm, {b} HU, corr {c} mm"
         else:
-            image, labels, values = mri_phantom(shape, b, 0, a)
+            image, labels, values = mri_phantom(shape, noise_std=b, seed=0, size=a)
             sigma, name = b, f"MRI Rician, object {a}, sigma {b}"
         g = renderer_gradient(image)
         curves = {
