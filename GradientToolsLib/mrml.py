@@ -751,6 +751,9 @@ def save_scene_with_data(scene, folder: str, scene_file: str = "scene.mrml") -> 
 
     if not os.path.isdir(folder):
         raise GradientToolsError(f"output folder does not exist: {folder}")
+    # storage nodes resolve relative file names against the scene's root directory, so a relative
+    # folder would be applied twice
+    folder = os.path.abspath(folder)
     scene.SetRootDirectory(folder)
     seen = set()
     for class_name in STORABLE_CLASSES:

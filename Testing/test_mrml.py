@@ -437,8 +437,12 @@ def test_attach_scheme_to_dwi_and_read_back(scene, rng):
 # ------------------------------------------------------------------------------------------------
 
 
-def test_scene_save_and_reload_keeps_generated_nodes(offscreen, scene, rng, tmp_path, request):
+def test_scene_save_and_reload_keeps_generated_nodes(offscreen, scene, rng, tmp_path, request, monkeypatch):
     from GradientToolsLib.render import OffscreenSlicer
+
+    # a relative folder, as `make demo` passes: storage nodes must not resolve it twice
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("saved")
 
     matrix, spacing = oblique_matrix()
     array = rng.normal(50.0, 10.0, size=(5, 6, 7)).astype(np.float32)
@@ -450,8 +454,8 @@ def test_scene_save_and_reload_keeps_generated_nodes(offscreen, scene, rng, tmp_
     scheme = two_shell_scheme(rng)
     mrml.scheme_to_markups(scene, scheme, show_antipodes=True)
 
-    path = mrml.save_scene_with_data(scene, str(tmp_path))
-    assert os.path.isfile(path)
+    path = mrml.save_scene_with_data(scene, "saved")
+    assert os.path.isfile(path) and os.path.dirname(path) == str(tmp_path / "saved")
 
     other = OffscreenSlicer(64, 64)
     request.addfinalizer(other.close)
