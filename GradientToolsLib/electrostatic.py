@@ -21,7 +21,6 @@ import contextlib
 from typing import Optional, Tuple
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .errors import GradientToolsError
 from .progress import report
@@ -29,13 +28,33 @@ from .progress import report
 #: rows/columns per block of the pair matrices (128 x 128 float64 blocks stay in L1/L2 cache)
 _BLOCK = 128
 #: two local minima closer than this (relative) are the same configuration
-_SAME_MINIMUM = 1e-9
+_SAME_MINIMUM = 1e-7
 #: gradient threshold while exploring starts; energies there are already exact to ~1e-9 relative,
 #: and only the winner is polished to the caller's ``gtol``
-_EXPLORE_GTOL = 1e-3
+_EXPLORE_GTOL = 1e-2
 #: abandonment rule (see optimise_directions): evaluations before it applies, and the factor
 _ABANDON_AFTER = 30
 _ABANDON_FACTOR = 3.0
+#: L-BFGS: curvature pairs kept, longest step of any direction (radians), length of the first
+#: (steepest descent) step, and the most step halvings of one line search
+_MEMORY = 6
+_MAX_STEP = 0.1
+_FIRST_STEP = 0.0003
+#: the first step from a uniform random start, where close pairs make the gradient uneven
+_RANDOM_FIRST_STEP = 0.05
+_MAX_BACKTRACK = 30
+#: a descent whose value and gradient have not reached a new low for this many steps has
+#: reached the precision of float64 arithmetic
+_STALL = 50
+#: basin hopping (see _start): above this many directions, from this start on, perturbations
+#: of this size relative to the spacing of the points
+_HOP_ABOVE = 200
+_HOP_AFTER = 6
+_HOP_SIZE = 0.2
+#: descents advanced together (see _batch_size): at most this many, and at most this many
+#: pair-matrix elements per stack
+_MAX_BATCH = 8
+_BATCH_ELEMENTS = 32768
 
 
 def single_blas_thread():
@@ -88,8 +107,7 @@ def _pair_terms(v: np.ndarray, weights: Optional[np.ndarray], want_grad: bool):
             flat = d.reshape(2, -1)
             if a == b:
                 flat[:, :: cols + 1] = 1.0  # self pairs: finite here, zeroed below
-            np.maximum(d, 1e-300, out=d)
-            np.sqrt(d, out=d)
+            np.sqrt(d, out=d)  # nan for coincident directions: rejected by the line search
             np.reciprocal(d, out=d)  # 1/r
             if a == b:
                 flat[:, :: cols + 1] = 0.0
@@ -130,8 +148,220 @@ def energy_half(directions) -> float:
     return 0.5 * (energy(v) - 0.5 * v.shape[0])
 
 
-class _Abandoned(Exception):
-    """Raised inside the objective to stop a descent that cannot beat the best minimum so far."""
+class _Objective:
+    """Objective sum_{i != j} w_ij (1/|v_i - v_j| + 1/|v_i + v_j|) and its tangent gradient for a
+    stack of B direction sets (B, n, 3) at once.
+
+    For n <= _BLOCK each set's pairs are one block and the whole stack is computed by a dozen
+    numpy calls on (2, B, n, n) buffers kept between calls: at N = 64 the Python overhead of a
+    numpy call is comparable with its arithmetic, so stacking several descents divides it.
+    Larger n go through :func:`_pair_terms` set by set.
+    """
+
+    def __init__(self, n: int, weights: Optional[np.ndarray], frozen: Optional[np.ndarray]):
+        self.n, self.weights, self.frozen = n, weights, frozen
+        self.small = n <= _BLOCK
+        self.buffers = {}
+
+    def __call__(self, v: np.ndarray):
+        """(objectives (B,), projected gradients (B, n, 3)) at the unit rows ``v`` (B, n, 3)."""
+        batch, n = v.shape[0], self.n
+        if self.small:
+            if batch not in self.buffers:
+                self.buffers[batch] = (np.empty((2, batch, n, n)), np.empty((2, batch, n, n)))
+            d, c = self.buffers[batch]
+            np.matmul(v, v.transpose(0, 2, 1), out=d[1])
+            d[1] *= 2.0
+            np.subtract(2.0, d[1], out=d[0])  # |v_i - v_j|^2
+            d[1] += 2.0  # |v_i + v_j|^2
+            d.reshape(2, batch, n * n)[:, :, :: n + 1] = 1.0  # self pairs: 1/r = 1, subtracted below
+            np.sqrt(d, out=d)  # nan for coincident directions: rejected by the line search
+            np.reciprocal(d, out=d)
+            np.multiply(d, d, out=c)
+            c *= d
+            if self.weights is None:
+                values = d.sum(axis=(0, 2, 3)) - 2.0 * n
+            else:
+                d *= self.weights
+                c *= self.weights
+                values = d.sum(axis=(0, 2, 3))
+            force = np.subtract(c[0], c[1], out=c[0])
+            g = np.matmul(force, v)
+            g *= 2.0
+        else:
+            values = np.empty(batch)
+            g = np.empty_like(v)
+            for b in range(batch):
+                values[b], g[b] = _pair_terms(v[b], self.weights, want_grad=True)
+        g -= np.einsum("bij,bij->bi", g, v)[:, :, None] * v
+        if self.frozen is not None:
+            g[:, self.frozen] = 0.0
+        return values, g
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    x /= np.sqrt(np.einsum("...j,...j->...", x, x))[..., None]
+    return x
+
+
+class _Descents:
+    """Several L-BFGS descents on the product of spheres, advanced in lock-step as one stack.
+
+    Each descent moves along its quasi-Newton direction (two-loop recursion on its own memory of
+    curvature pairs; no coordinate moves more than _MAX_STEP) and is retracted by normalising the
+    rows. A step failing Armijo's condition is shrunk (quadratic model) and retried at the next
+    round while the others go on. A descent ends when its largest projected gradient component is
+    below ``gtol``, when no step decreases the objective any more (precision reached), after
+    ``maxiter`` steps, or when it is abandoned (see :func:`optimise_directions`).
+    """
+
+    def __init__(self, objective, n: int, gtol: float, maxiter: int):
+        self.objective, self.n, self.gtol, self.maxiter, self.m = objective, n, gtol, maxiter, _MEMORY
+        memory = _MEMORY
+        size = 3 * n
+        self.v = np.empty((0, n, 3))
+        self.g = np.empty((0, n, 3))
+        self.p = np.empty((0, size))
+        self.value = np.empty(0)
+        self.t = np.empty(0)
+        self.slope = np.empty(0)
+        self.gamma = np.empty(0)
+        self.first = np.empty(0)
+        self.s = np.zeros((memory, 0, size))
+        self.y = np.zeros((memory, 0, size))
+        self.rho = np.zeros((memory, 0))
+        self.need = np.empty(0, dtype=bool)
+        self.tags, self.steps, self.fails, self.history, self.lowest = [], [], [], [], []
+
+    def __len__(self):
+        return len(self.tags)
+
+    def add(self, start: np.ndarray, tag, first_step: float = _FIRST_STEP) -> None:
+        v = start[None]
+        value, g = self.objective(v)
+        if not np.isfinite(value[0]):
+            raise GradientToolsError("coincident or antipodal directions in the start")
+        cat = np.concatenate
+        self.v, self.g, self.value = cat([self.v, v]), cat([self.g, g]), cat([self.value, value])
+        self.p = cat([self.p, np.zeros((1, 3 * self.n))])
+        self.t, self.slope = cat([self.t, [0.0]]), cat([self.slope, [0.0]])
+        self.gamma = cat([self.gamma, [np.nan]])
+        self.first = cat([self.first, [first_step]])
+        self.s = cat([self.s, np.zeros((self.m, 1, 3 * self.n))], axis=1)
+        self.y = cat([self.y, np.zeros((self.m, 1, 3 * self.n))], axis=1)
+        self.rho = cat([self.rho, np.zeros((self.m, 1))], axis=1)
+        self.need = cat([self.need, [True]])
+        self.tags.append(tag)
+        self.steps.append(0)
+        self.fails.append(0)
+        self.history.append([value[0]])
+        self.lowest.append((np.inf, value[0], 0))  # lowest gradient and value, and when
+
+    def remove(self, keep: np.ndarray) -> None:
+        for name in ("v", "g", "p", "value", "t", "slope", "gamma", "first", "need"):
+            setattr(self, name, getattr(self, name)[keep])
+        self.s, self.y, self.rho = self.s[:, keep], self.y[:, keep], self.rho[:, keep]
+        for name in ("tags", "steps", "fails", "history", "lowest"):
+            setattr(self, name, [x for x, k in zip(getattr(self, name), keep) if k])
+
+    def _directions(self) -> None:
+        """New quasi-Newton directions for the descents whose last step was accepted."""
+        batch = len(self)
+        gf = self.g.reshape(batch, -1)
+        q = gf.copy()
+        alphas = []
+        for i in range(self.m - 1, -1, -1):  # newest pair last in memory
+            a = self.rho[i] * np.einsum("bk,bk->b", self.s[i], q)
+            q -= a[:, None] * self.y[i]
+            alphas.append(a)
+        first = np.isnan(self.gamma)
+        gamma = np.where(first, 0.0, self.gamma)
+        if first.any():
+            gamma[first] = self.first[first] / np.abs(gf[first]).max(axis=1)
+        q *= gamma[:, None]
+        for i in range(self.m):
+            beta = self.rho[i] * np.einsum("bk,bk->b", self.y[i], q)
+            q += (alphas[self.m - 1 - i] - beta)[:, None] * self.s[i]
+        q *= -1.0
+        slope = np.einsum("bk,bk->b", q, gf)
+        bad = ~(slope < 0.0)
+        if bad.any():  # not a descent direction: forget the curvature pairs, steepest descent
+            self.rho[:, bad] = 0.0
+            self.gamma[bad] = np.nan
+            q[bad] = gf[bad] * (-self.first[bad] / np.abs(gf[bad]).max(axis=1))[:, None]
+            slope[bad] = np.einsum("bk,bk->b", q[bad], gf[bad])
+        need = self.need
+        self.p[need] = q[need]
+        self.slope[need] = slope[need]
+        self.t[need] = np.minimum(1.0, _MAX_STEP / np.abs(q[need]).max(axis=1))
+
+    def step(self, abandon_above: Optional[float] = None):
+        """One round: every descent tries a step. Returns [(tag, objective, directions)] of the
+        descents that ended (objective inf and directions None when abandoned); they are removed."""
+        batch = len(self)
+        if self.need.any():
+            self._directions()
+        trial = _unit_rows(self.v + self.t[:, None, None] * self.p.reshape(batch, self.n, 3))
+        value, g = self.objective(trial)
+        ok = value <= self.value + 1e-4 * self.t * self.slope
+        # near a minimum the decrease drowns in rounding: accept a step that leaves the value
+        # unchanged to rounding when the directional derivative shows progress (Hager and
+        # Zhang's approximate Wolfe conditions)
+        flat = ~ok & (value <= self.value + 1e-12 * np.abs(self.value))
+        if flat.any():
+            dphi = np.einsum("bk,bk->b", g.reshape(batch, -1), self.p) * self.t
+            ok |= flat & (dphi >= 0.9 * self.t * self.slope) & (dphi <= -0.9998 * self.t * self.slope)
+        # the memory shifts for every descent (lock-step); failed steps leave an empty pair
+        s_new = (trial - self.v).reshape(batch, -1)
+        y_new = (g - self.g).reshape(batch, -1)
+        sy = np.einsum("bk,bk->b", s_new, y_new)
+        valid = ok & (sy > 1e-10 * np.einsum("bk,bk->b", s_new, s_new))
+        self.s[:-1], self.y[:-1], self.rho[:-1] = self.s[1:], self.y[1:], self.rho[1:]
+        self.s[-1], self.y[-1] = s_new, y_new
+        self.rho[-1] = np.where(valid, 1.0 / np.where(valid, sy, 1.0), 0.0)
+        if valid.any():
+            self.gamma[valid] = sy[valid] / np.einsum("bk,bk->b", y_new[valid], y_new[valid])
+        self.v[ok], self.g[ok], self.value[ok] = trial[ok], g[ok], value[ok]
+        self.need = ok.copy()
+        finished = []
+        gmax = np.abs(self.g.reshape(batch, -1)).max(axis=1)
+        margin = 0.0 if abandon_above is None else 1e-7 * abs(abandon_above)
+        for b in range(batch):
+            if ok[b]:
+                self.steps[b] += 1
+                self.fails[b] = 0
+                history = self.history[b]
+                history.append(value[b])
+                if gmax[b] < self.lowest[b][0] or value[b] < self.lowest[b][1]:
+                    self.lowest[b] = (min(gmax[b], self.lowest[b][0]), min(value[b], self.lowest[b][1]),
+                                      self.steps[b])
+                stalled = self.steps[b] - self.lowest[b][2] > _STALL
+                if gmax[b] < self.gtol or self.steps[b] >= self.maxiter or stalled:
+                    finished.append(b)
+                elif abandon_above is not None and len(history) > _ABANDON_AFTER:
+                    recent = history[-21] - history[-1]
+                    if history[-1] - abandon_above > _ABANDON_FACTOR * recent + margin:
+                        finished.append(b)
+                        self.value[b] = np.inf
+            else:
+                self.fails[b] += 1
+                if self.fails[b] >= _MAX_BACKTRACK:  # no decrease possible at this precision
+                    finished.append(b)
+                    continue
+                # minimum of the quadratic through value, slope and new value, in [0.1 t, 0.5 t]
+                t, slope, rise = self.t[b], self.slope[b], value[b] - self.value[b]
+                shrink = 0.1
+                if np.isfinite(rise):
+                    shrink = min(0.5, max(0.1, -0.5 * slope * t / (rise - slope * t)))
+                self.t[b] = t * shrink
+        if not finished:
+            return []
+        done = [(self.tags[b], self.value[b], None if np.isinf(self.value[b]) else self.v[b].copy())
+                for b in finished]
+        keep = np.ones(batch, dtype=bool)
+        keep[finished] = False
+        self.remove(keep)
+        return done
 
 
 def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Optional[np.ndarray] = None,
@@ -139,9 +369,8 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
                         abandon_above: Optional[float] = None) -> Tuple[float, np.ndarray]:
     """Descend to the nearest local minimum of the (weighted) antipodal Coulomb energy.
 
-    L-BFGS (scipy) on unconstrained vectors x_i that are normalised inside the objective: the
-    gradient is the tangent-space (projected) gradient divided by |x_i|, so the optimiser moves
-    on the product of spheres without a pole singularity.
+    L-BFGS on the product of spheres (see :class:`_Descents`): steps along the quasi-Newton
+    direction in the tangent spaces, retracted by normalising each direction.
 
     Parameters
     ----------
@@ -157,8 +386,8 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         Iteration limit of L-BFGS.
     abandon_above : float, optional
         Give up early (returning ``(inf, None)``) once the objective is still above this value
-        although its recent rate of decrease says it will not get below it: after 30 evaluations,
-        when (current - abandon_above) > 3 x (decrease over the last 20 evaluations) + 1e-7 x
+        although its recent rate of decrease says it will not get below it: after 30 steps,
+        when (current - abandon_above) > 3 x (decrease over the last 20 steps) + 1e-7 x
         abandon_above (a margin so that descents into the same minimum finish). Descents
         creep down geometrically near their minimum, so this cuts hopeless restarts at about half
         of their cost.
@@ -176,41 +405,20 @@ def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Op
         if weights.shape != (n, n):
             raise GradientToolsError(f"weights must have shape ({n}, {n}), got {weights.shape}")
     frozen = None if movable is None else ~np.asarray(movable, dtype=bool)
-
-    history = []
-    # descents heading for the same minimum as the best must finish (they confirm it)
-    margin = 0.0 if abandon_above is None else 1e-7 * abs(abandon_above)
-
-    def objective(x):
-        xs = x.reshape(n, 3)
-        r = np.sqrt(np.einsum("ij,ij->i", xs, xs))
-        u = xs / r[:, None]
-        value, g = _pair_terms(u, weights, want_grad=True)
-        g -= np.einsum("ij,ij->i", g, u)[:, None] * u
-        g /= r[:, None]
-        if frozen is not None:
-            g[frozen] = 0.0
-        if abandon_above is not None:
-            history.append(min(value, history[-1]) if history else value)
-            gap = history[-1] - abandon_above
-            recent = history[-21] - history[-1] if len(history) > 20 else np.inf
-            if len(history) > _ABANDON_AFTER and gap > _ABANDON_FACTOR * recent + margin:
-                raise _Abandoned
-        return value, g.ravel()
-
     if n < 2:
         return 0.0, v0
-    try:
-        result = minimize(objective, v0.ravel(), jac=True, method="L-BFGS-B",
-                          options={"maxiter": maxiter, "gtol": gtol, "ftol": 1e-16, "maxcor": 20})
-    except _Abandoned:
+    descents = _Descents(_Objective(n, weights, frozen), n, gtol, maxiter)
+    descents.add(v0, 0)
+    while True:
+        done = descents.step(abandon_above)
+        if done:
+            _, value, v = done[0]
+            break
+    if v is None:
         return np.inf, None
-    v = result.x.reshape(n, 3)
-    v = v / np.linalg.norm(v, axis=1)[:, None]
     if frozen is not None:
         v[frozen] = v0[frozen]
-    value, _ = _pair_terms(v, weights, want_grad=False)
-    return value, v
+    return float(value), v
 
 
 def spiral_hemisphere(n: int, offset: float = 0.5) -> np.ndarray:
@@ -236,16 +444,23 @@ def random_directions(n: int, rng: np.random.Generator) -> np.ndarray:
     return v
 
 
-def _start(k: int, n: int, rng: np.random.Generator):
-    """The k-th start and whether it is independent of the others (counts as a confirmation).
+def _start(k: int, n: int, rng: np.random.Generator, best: Optional[np.ndarray]):
+    """The k-th start, whether it is independent of the others (counts as a confirmation), and
+    the length of its first step (see _Descents).
 
-    Starts 1 and 3 are golden spirals at random offsets (they reach the best minimum more often
-    than random starts for some N, e.g. 128, but land in the same minimum as each other, so they
-    never confirm one); all others are uniform random.
+    Starts 1 and 3 are golden spirals at random offsets (for some N, e.g. 128, they reach the
+    best minimum far more often than random starts, but they land in the same minimum as each
+    other, so they never confirm one). Above _HOP_ABOVE directions, starts from
+    _HOP_AFTER on perturb the best minimum so far (basin hopping: the lowest minima are rare
+    from random starts there but close to other low minima). All others are uniform random.
     """
     if k in (1, 3):
-        return spiral_hemisphere(n, offset=float(rng.random())), False
-    return random_directions(n, rng), True
+        return spiral_hemisphere(n, offset=float(rng.random())), False, _FIRST_STEP
+    if n > _HOP_ABOVE and k >= _HOP_AFTER and best is not None:
+        # perturbation: a fifth of the typical spacing of the 2n antipodal points
+        sigma = _HOP_SIZE * np.sqrt(2.0 * np.pi / n)
+        return _as_unit(best + sigma * rng.normal(size=best.shape)), False, _FIRST_STEP
+    return random_directions(n, rng), True, _RANDOM_FIRST_STEP
 
 
 def default_restarts(n: int) -> int:
@@ -257,25 +472,38 @@ def default_restarts(n: int) -> int:
     return 16 if n <= 200 else 30
 
 
+def _batch_size(n: int) -> int:
+    """Descents advanced together: enough to share the Python overhead, few enough for the cache."""
+    return max(1, min(_MAX_BATCH, _BATCH_ELEMENTS // (n * n)))
+
+
 def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
     n_fixed = fixed_v.shape[0]
-    movable = (np.arange(n) >= n_fixed) if n_fixed else None
-    best_value, best_v, hits = np.inf, None, 0
-    for k in range(restarts):
-        start, independent = _start(k, n, rng)
-        start = np.concatenate([fixed_v, start[: n - n_fixed]])
-        value, v = optimise_directions(start, movable=movable, gtol=max(gtol, _EXPLORE_GTOL),
-                                       abandon_above=best_value if np.isfinite(best_value) else None)
-        if value < best_value * (1.0 - _SAME_MINIMUM):
-            best_value, best_v, hits = value, v, int(independent)
-        elif abs(value - best_value) <= _SAME_MINIMUM * best_value:
-            hits += int(independent)
-        state = "abandoned" if v is None else f"E = {value + 0.5 * n:.6f}"
-        report(progress, (k + 1) / restarts, f"start {k + 1}/{restarts}: {state}")
+    frozen = (np.arange(n) < n_fixed) if n_fixed else None
+    descents = _Descents(_Objective(n, None, frozen), n, max(gtol, _EXPLORE_GTOL), 20000)
+    batch = _batch_size(n)
+    best_value, best_v, hits, started, ended = np.inf, None, 0, 0, 0
+    independent = []
+    while True:
+        while len(descents) < batch and started < restarts:
+            start, indep, first_step = _start(started, n, rng, best_v)
+            descents.add(_as_unit(np.concatenate([fixed_v, start[n_fixed:]])), started, first_step)
+            independent.append(indep)
+            started += 1
+        if not len(descents):
+            break
+        for k, value, v in descents.step(best_value if np.isfinite(best_value) else None):
+            ended += 1
+            if value < best_value * (1.0 - _SAME_MINIMUM):
+                best_value, best_v, hits = value, v, int(independent[k])
+            elif abs(value - best_value) <= _SAME_MINIMUM * best_value:
+                hits += int(independent[k])
+            state = "abandoned" if v is None else f"E = {value + 0.5 * n:.6f}"
+            report(progress, ended / restarts, f"start {k + 1}/{restarts}: {state}")
         if confirm and hits >= confirm:
             break
     if gtol < _EXPLORE_GTOL:
-        _, best_v = optimise_directions(best_v, movable=movable, gtol=gtol)
+        _, best_v = optimise_directions(best_v, movable=None if frozen is None else ~frozen, gtol=gtol)
     return best_v
 
 
