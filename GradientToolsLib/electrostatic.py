@@ -50,7 +50,9 @@ _STALL = 50
 #: of this size relative to the spacing of the points
 _HOP_ABOVE = 200
 _HOP_AFTER = 6
-_HOP_SIZE = 0.2
+_HOP_SIZE = 0.3
+_HOP_SIZE_MIN = 0.2
+_HOP_SIZE_MAX = 1.0
 #: descents advanced together (see _batch_size): at most this many, and at most this many
 #: pair-matrix elements per stack
 _MAX_BATCH = 8
@@ -364,6 +366,82 @@ class _Descents:
         return done
 
 
+def _tangent_basis(v: np.ndarray) -> np.ndarray:
+    """Two orthonormal tangent vectors per unit row of v: shape (n, 2, 3)."""
+    helper = np.zeros_like(v)
+    helper[np.arange(len(v)), np.argmin(np.abs(v), axis=1)] = 1.0
+    e1 = np.cross(v, helper)
+    e1 /= np.linalg.norm(e1, axis=1)[:, None]
+    return np.stack([e1, np.cross(v, e1)], axis=1)
+
+
+def _newton_polish(v: np.ndarray, weights: Optional[np.ndarray], frozen: Optional[np.ndarray],
+                   gtol: float, iterations: int = 8) -> Optional[Tuple[float, np.ndarray]]:
+    """Newton's method with the exact Riemannian Hessian, from near a local minimum.
+
+    With h(c) = 1/sqrt(2 - 2c) + 1/sqrt(2 + 2c) of c = v_i.v_j, the objective sum_{i != j} w_ij
+    h(c_ij) has Euclidean Hessian blocks 2 w_ij (h'' v_j v_i^T + h' I) (i != j) and
+    2 sum_k w_ik h''_ik v_k v_k^T (i = j); on the product of spheres the Riemannian Hessian in a
+    tangent basis B is B^T H B - diag(v_i . grad_i). The global rotations are zero modes: the
+    step is solved in their orthogonal complement (nothing is frozen then). Converges in a
+    few steps where L-BFGS creeps (the soft modes of large sets). Returns None when a step fails
+    to lower the gradient (not near a minimum), so that the caller falls back to L-BFGS.
+    """
+    n = v.shape[0]
+    objective = _Objective(n, weights, frozen)
+    w = np.ones((n, n)) if weights is None else weights
+    movable = np.ones(n, dtype=bool) if frozen is None else ~frozen
+    value, g = objective(v[None])
+    value, g = float(value[0]), g[0]
+    for _ in range(iterations):
+        gmax = np.abs(g).max()
+        if gmax < gtol:
+            return value, v
+        gram = v @ v.T
+        minus = 1.0 / np.sqrt(np.maximum(2.0 - 2.0 * gram, 1e-300))
+        plus = 1.0 / np.sqrt(np.maximum(2.0 + 2.0 * gram, 1e-300))
+        np.fill_diagonal(minus, 0.0)
+        np.fill_diagonal(plus, 0.0)
+        first = 2.0 * w * (minus ** 3 - plus ** 3)  # 2 w h'
+        second = 6.0 * w * (minus ** 5 + plus ** 5)  # 2 w h''
+        euclid_grad = first @ v
+        basis = _tangent_basis(v)[movable]  # (m, 2, 3)
+        vm = v[movable]
+        m = vm.shape[0]
+        # B_i^T v_j for all pairs: (m, 2, n)
+        bv = np.einsum("iak,jk->iaj", basis, v)
+        bvm = bv[:, :, movable]  # (m, 2, m): B_i^T v_j, and v_i^T B_j = bvm[j, :, i]
+        # off-diagonal blocks: 2 w h'' (B_i^T v_j)(v_i^T B_j) + 2 w h' B_i^T B_j
+        hess = np.einsum("ij,iaj,jbi->iajb", second[np.ix_(movable, movable)], bvm, bvm)
+        hess += np.einsum("ij,iak,jbk->iajb", first[np.ix_(movable, movable)], basis, basis)
+        # diagonal blocks: 2 sum_k w h''_ik (B_i^T v_k)(v_k^T B_i) - (v_i . grad_i) I
+        diag = np.einsum("ik,iak,ibk->iab", second[movable], bv, bv)
+        radial = np.einsum("ij,ij->i", euclid_grad[movable], vm)
+        idx = np.arange(m)
+        hess[idx, :, idx, :] = diag - radial[:, None, None] * np.eye(2)
+        hess = hess.reshape(2 * m, 2 * m)
+        rhs = -np.einsum("iak,ik->ia", basis, g[movable]).ravel()
+        if frozen is None:
+            # the global rotations (e_k x v_i) are zero modes: solve in their complement
+            rotations = np.einsum("iak,cik->iac", basis, np.cross(np.eye(3)[:, None, :], v[None]))
+            q, _ = np.linalg.qr(rotations.reshape(2 * m, 3))
+            rhs -= q @ (q.T @ rhs)
+            hess += np.abs(np.diagonal(hess)).max() * (q @ q.T)
+        try:
+            step = np.linalg.solve(hess, rhs)
+        except np.linalg.LinAlgError:
+            return None
+        trial = v.copy()
+        trial[movable] += np.einsum("ia,iak->ik", step.reshape(m, 2), basis)
+        trial = _unit_rows(trial)
+        new_value, new_g = objective(trial[None])
+        new_value, new_g = float(new_value[0]), new_g[0]
+        if not (new_value <= value + 1e-12 * abs(value) and np.abs(new_g).max() < gmax):
+            return None
+        v, value, g = trial, new_value, new_g
+    return (value, v) if np.abs(g).max() < gtol else None
+
+
 def optimise_directions(start, movable: Optional[np.ndarray] = None, weights: Optional[np.ndarray] = None,
                         gtol: float = 1e-8, maxiter: int = 20000,
                         abandon_above: Optional[float] = None) -> Tuple[float, np.ndarray]:
@@ -444,7 +522,7 @@ def random_directions(n: int, rng: np.random.Generator) -> np.ndarray:
     return v
 
 
-def _start(k: int, n: int, rng: np.random.Generator, best: Optional[np.ndarray]):
+def _start(k: int, n: int, rng: np.random.Generator, best: Optional[np.ndarray], hop: float):
     """The k-th start, whether it is independent of the others (counts as a confirmation), and
     the length of its first step (see _Descents).
 
@@ -457,8 +535,8 @@ def _start(k: int, n: int, rng: np.random.Generator, best: Optional[np.ndarray])
     if k in (1, 3):
         return spiral_hemisphere(n, offset=float(rng.random())), False, _FIRST_STEP
     if n > _HOP_ABOVE and k >= _HOP_AFTER and best is not None:
-        # perturbation: a fifth of the typical spacing of the 2n antipodal points
-        sigma = _HOP_SIZE * np.sqrt(2.0 * np.pi / n)
+        # perturbation: ``hop`` times the typical spacing of the 2n antipodal points
+        sigma = hop * np.sqrt(2.0 * np.pi / n)
         return _as_unit(best + sigma * rng.normal(size=best.shape)), False, _FIRST_STEP
     return random_directions(n, rng), True, _RANDOM_FIRST_STEP
 
@@ -469,7 +547,7 @@ def default_restarts(n: int) -> int:
     Abandoned descents cost about a third of a full one, so 16 starts cost about what dirgen's 10
     would; they usually stop early, once the best minimum has been confirmed.
     """
-    return 16 if n <= 200 else 30
+    return 16 if n <= _HOP_ABOVE else 40
 
 
 def _batch_size(n: int) -> int:
@@ -483,12 +561,13 @@ def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
     descents = _Descents(_Objective(n, None, frozen), n, max(gtol, _EXPLORE_GTOL), 20000)
     batch = _batch_size(n)
     best_value, best_v, hits, started, ended = np.inf, None, 0, 0, 0
-    independent = []
+    independent, hopped, hop = [], [], _HOP_SIZE
     while True:
         while len(descents) < batch and started < restarts:
-            start, indep, first_step = _start(started, n, rng, best_v)
+            start, indep, first_step = _start(started, n, rng, best_v, hop)
             descents.add(_as_unit(np.concatenate([fixed_v, start[n_fixed:]])), started, first_step)
             independent.append(indep)
+            hopped.append(not indep and started not in (1, 3))
             started += 1
         if not len(descents):
             break
@@ -498,12 +577,22 @@ def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
                 best_value, best_v, hits = value, v, int(independent[k])
             elif abs(value - best_value) <= _SAME_MINIMUM * best_value:
                 hits += int(independent[k])
+                if value < best_value:  # the same to exploration precision, or a close neighbour
+                    best_value, best_v = value, v
+                if hopped[k]:  # fell back into the best minimum: hop further
+                    hop = min(_HOP_SIZE_MAX, hop * 1.5)
+            elif hopped[k]:  # landed higher: hop less far
+                hop = max(_HOP_SIZE_MIN, hop / 1.5)
             state = "abandoned" if v is None else f"E = {value + 0.5 * n:.6f}"
             report(progress, ended / restarts, f"start {k + 1}/{restarts}: {state}")
         if confirm and hits >= confirm:
             break
     if gtol < _EXPLORE_GTOL:
-        _, best_v = optimise_directions(best_v, movable=None if frozen is None else ~frozen, gtol=gtol)
+        polished = _newton_polish(best_v, None, frozen, gtol)
+        if polished is None:
+            _, best_v = optimise_directions(best_v, movable=None if frozen is None else ~frozen, gtol=gtol)
+        else:
+            best_v = polished[1]
     return best_v
 
 
