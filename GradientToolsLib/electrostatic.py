@@ -37,7 +37,7 @@ _ABANDON_AFTER = 30
 _ABANDON_FACTOR = 3.0
 #: L-BFGS: curvature pairs kept, longest step of any direction (radians), length of the first
 #: (steepest descent) step, and the most step halvings of one line search
-_MEMORY = 6
+_MEMORY = 12
 _MAX_STEP = 0.1
 _FIRST_STEP = 0.0003
 #: the first step from a uniform random start, where close pairs make the gradient uneven
@@ -49,7 +49,10 @@ _STALL = 50
 #: basin hopping (see _start): above this many directions, from this start on, perturbations
 #: of this size relative to the spacing of the points
 _HOP_ABOVE = 200
-_HOP_AFTER = 6
+_HOP_AFTER = 4
+#: default number of starts (see default_restarts), without and with basin hopping
+_RESTARTS = 16
+_RESTARTS_HOPPING = 40
 _HOP_SIZE = 0.3
 _HOP_SIZE_MIN = 0.2
 _HOP_SIZE_MAX = 1.0
@@ -172,21 +175,21 @@ class _Objective:
             if batch not in self.buffers:
                 self.buffers[batch] = (np.empty((2, batch, n, n)), np.empty((2, batch, n, n)))
             d, c = self.buffers[batch]
-            np.matmul(v, v.transpose(0, 2, 1), out=d[1])
-            d[1] *= 2.0
-            np.subtract(2.0, d[1], out=d[0])  # |v_i - v_j|^2
-            d[1] += 2.0  # |v_i + v_j|^2
+            np.matmul(v, v.transpose(0, 2, 1), out=c[0])
+            np.multiply(c[0], -2.0, out=d[0])
+            d[0] += 2.0  # |v_i - v_j|^2 = 2 - 2 v_i.v_j
+            np.subtract(4.0, d[0], out=d[1])  # |v_i + v_j|^2
             d.reshape(2, batch, n * n)[:, :, :: n + 1] = 1.0  # self pairs: 1/r = 1, subtracted below
             np.sqrt(d, out=d)  # nan for coincident directions: rejected by the line search
-            np.reciprocal(d, out=d)
+            np.divide(1.0, d, out=d)  # (faster than np.reciprocal here)
             np.multiply(d, d, out=c)
             c *= d
-            if self.weights is None:
-                values = d.sum(axis=(0, 2, 3)) - 2.0 * n
-            else:
+            if self.weights is not None:
                 d *= self.weights
                 c *= self.weights
-                values = d.sum(axis=(0, 2, 3))
+            values = d.reshape(2, batch, n * n).sum(axis=2).sum(axis=0)
+            if self.weights is None:
+                values -= 2.0 * n
             force = np.subtract(c[0], c[1], out=c[0])
             g = np.matmul(force, v)
             g *= 2.0
@@ -547,7 +550,7 @@ def default_restarts(n: int) -> int:
     Abandoned descents cost about a third of a full one, so 16 starts cost about what dirgen's 10
     would; they usually stop early, once the best minimum has been confirmed.
     """
-    return 16 if n <= _HOP_ABOVE else 40
+    return _RESTARTS if n <= _HOP_ABOVE else _RESTARTS_HOPPING
 
 
 def _batch_size(n: int) -> int:
@@ -556,37 +559,59 @@ def _batch_size(n: int) -> int:
 
 
 def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
+    """Starts and descents; returns the lowest minimum found, polished to ``gtol``.
+
+    Up to _BLOCK directions, several descents advance together as one stack (see _Descents);
+    every decision (starts, hop sizes, abandonment, stopping) depends on counts and energies
+    only, never on time, so the outcome depends on the seed only. (Two worker threads for the
+    descents at N = 300 measured no faster here: the GIL is held between the numpy calls.)
+    """
     n_fixed = fixed_v.shape[0]
     frozen = (np.arange(n) < n_fixed) if n_fixed else None
-    descents = _Descents(_Objective(n, None, frozen), n, max(gtol, _EXPLORE_GTOL), 20000)
+    explore_gtol = max(gtol, _EXPLORE_GTOL)
+    descents = _Descents(_Objective(n, None, frozen), n, explore_gtol, 20000)
     batch = _batch_size(n)
-    best_value, best_v, hits, started, ended = np.inf, None, 0, 0, 0
-    independent, hopped, hop = [], [], _HOP_SIZE
+    state = {"best_value": np.inf, "best_v": None, "hits": 0, "ended": 0, "hop": _HOP_SIZE}
+    independent, hopped = [], []
+
+    def new_start(k):
+        start, indep, first_step = _start(k, n, rng, state["best_v"], state["hop"])
+        independent.append(indep)
+        hopped.append(not indep and k not in (1, 3))
+        return _as_unit(np.concatenate([fixed_v, start[n_fixed:]])), first_step
+
+    def finished(k, value, v):
+        state["ended"] += 1
+        best_value = state["best_value"]
+        if value < best_value * (1.0 - _SAME_MINIMUM):
+            state.update(best_value=value, best_v=v, hits=int(independent[k]))
+        elif abs(value - best_value) <= _SAME_MINIMUM * best_value:
+            state["hits"] += int(independent[k])
+            if value < best_value:  # the same to exploration precision, or a close neighbour
+                state.update(best_value=value, best_v=v)
+            if hopped[k]:  # fell back into the best minimum: hop further
+                state["hop"] = min(_HOP_SIZE_MAX, state["hop"] * 1.5)
+        elif hopped[k]:  # landed higher: hop less far
+            state["hop"] = max(_HOP_SIZE_MIN, state["hop"] / 1.2)
+        message = "abandoned" if v is None else f"E = {value + 0.5 * n:.6f}"
+        report(progress, state["ended"] / restarts, f"start {k + 1}/{restarts}: {message}")
+
+    def threshold():
+        return state["best_value"] if np.isfinite(state["best_value"]) else None
+
+    started = 0
     while True:
         while len(descents) < batch and started < restarts:
-            start, indep, first_step = _start(started, n, rng, best_v, hop)
-            descents.add(_as_unit(np.concatenate([fixed_v, start[n_fixed:]])), started, first_step)
-            independent.append(indep)
-            hopped.append(not indep and started not in (1, 3))
+            start, first_step = new_start(started)
+            descents.add(start, started, first_step)
             started += 1
         if not len(descents):
             break
-        for k, value, v in descents.step(best_value if np.isfinite(best_value) else None):
-            ended += 1
-            if value < best_value * (1.0 - _SAME_MINIMUM):
-                best_value, best_v, hits = value, v, int(independent[k])
-            elif abs(value - best_value) <= _SAME_MINIMUM * best_value:
-                hits += int(independent[k])
-                if value < best_value:  # the same to exploration precision, or a close neighbour
-                    best_value, best_v = value, v
-                if hopped[k]:  # fell back into the best minimum: hop further
-                    hop = min(_HOP_SIZE_MAX, hop * 1.5)
-            elif hopped[k]:  # landed higher: hop less far
-                hop = max(_HOP_SIZE_MIN, hop / 1.5)
-            state = "abandoned" if v is None else f"E = {value + 0.5 * n:.6f}"
-            report(progress, ended / restarts, f"start {k + 1}/{restarts}: {state}")
-        if confirm and hits >= confirm:
+        for k, value, v in descents.step(threshold()):
+            finished(k, value, v)
+        if confirm and state["hits"] >= confirm:
             break
+    best_v = state["best_v"]
     if gtol < _EXPLORE_GTOL:
         polished = _newton_polish(best_v, None, frozen, gtol)
         if polished is None:
