@@ -10,9 +10,11 @@ directions the Coulomb (1/r) energy of all 2N charges is
 E_half = (E_full - N/2) / 2; DIPY's ``disperse_charges`` reports 2 * E_full.
 
 Speed: for unit vectors |v_i -+ v_j|^2 = 2 -+ 2 v_i.v_j, so all pair distances come from one matrix
-product V V^T and the gradient from one more, both BLAS calls; no N x N x 3 arrays exist. Pairs are
-processed in blocks of the upper triangle (each block serves (i, j) and (j, i); blocks stay in
-cache for large N), and BLAS runs on one thread (:func:`single_blas_thread`).
+product V V^T and the gradient from one more, both BLAS calls; no N x N x 3 arrays exist. Up to
+128 directions several descents are evaluated as one (B, N, N) stack with preallocated buffers
+(at N = 64 the Python overhead per numpy call rivals the arithmetic); above, pairs are processed
+in blocks of the upper triangle (each block serves (i, j) and (j, i); blocks stay in cache).
+BLAS runs on one thread (:func:`single_blas_thread`).
 """
 
 from __future__ import annotations
@@ -27,16 +29,19 @@ from .progress import report
 
 #: rows/columns per block of the pair matrices (128 x 128 float64 blocks stay in L1/L2 cache)
 _BLOCK = 128
-#: two local minima closer than this (relative) are the same configuration
+#: two local minima closer than this (relative) count as the same configuration (the lower is kept)
 _SAME_MINIMUM = 1e-7
-#: gradient threshold while exploring starts; energies there are already exact to ~1e-9 relative,
-#: and only the winner is polished to the caller's ``gtol``
+#: gradient threshold while exploring starts; energies there are already exact to ~2e-8 relative
+#: (N = 64), and only the winner is polished to the caller's ``gtol``
 _EXPLORE_GTOL = 1e-2
-#: abandonment rule (see optimise_directions): evaluations before it applies, and the factor
+#: abandonment rule (see optimise_directions): steps before it applies, and the factor
 _ABANDON_AFTER = 30
 _ABANDON_FACTOR = 3.0
 #: L-BFGS: curvature pairs kept, longest step of any direction (radians), length of the first
-#: (steepest descent) step, and the most step halvings of one line search
+#: (steepest descent) step, and the most step reductions of one line search. The memory and the
+#: first step decide which minimum a start leads to: from golden spirals at N = 128, memory 12
+#: and a first step of 0.0003 reach the optimum 20 times in 20, memory 4 twice, a first step
+#: of 0.05 five times in 30
 _MEMORY = 12
 _MAX_STEP = 0.1
 _FIRST_STEP = 0.0003
@@ -47,15 +52,16 @@ _MAX_BACKTRACK = 30
 #: reached the precision of float64 arithmetic
 _STALL = 50
 #: basin hopping (see _start): above this many directions, from this start on, perturbations
-#: of this size relative to the spacing of the points
+#: of this size relative to the spacing of the points (initial, smallest, largest; it grows when
+#: a hop falls back into the best minimum and shrinks when it lands higher)
 _HOP_ABOVE = 200
 _HOP_AFTER = 4
-#: default number of starts (see default_restarts), without and with basin hopping
-_RESTARTS = 16
-_RESTARTS_HOPPING = 40
 _HOP_SIZE = 0.3
 _HOP_SIZE_MIN = 0.2
 _HOP_SIZE_MAX = 1.0
+#: default number of starts (see default_restarts), without and with basin hopping
+_RESTARTS = 16
+_RESTARTS_HOPPING = 40
 #: descents advanced together (see _batch_size): at most this many, and at most this many
 #: pair-matrix elements per stack
 _MAX_BATCH = 8
@@ -158,28 +164,33 @@ class _Objective:
     stack of B direction sets (B, n, 3) at once.
 
     For n <= _BLOCK each set's pairs are one block and the whole stack is computed by a dozen
-    numpy calls on (2, B, n, n) buffers kept between calls: at N = 64 the Python overhead of a
-    numpy call is comparable with its arithmetic, so stacking several descents divides it.
-    Larger n go through :func:`_pair_terms` set by set.
+    numpy calls on (B, n, n) buffers kept between calls: at N = 64 the Python overhead of a numpy
+    call is comparable with its arithmetic, so stacking several descents divides it. Both pair
+    matrices are symmetric, so one n x n matrix holds |v_i - v_j|^2 above its diagonal and
+    |v_i + v_j|^2 below it (2 + 2 s_ij v_i.v_j with s = -1 above, +1 below): the square roots and
+    powers run on half the elements. Larger n go through :func:`_pair_terms` set by set.
     """
 
     def __init__(self, n: int, weights: Optional[np.ndarray], frozen: Optional[np.ndarray]):
         self.n, self.weights, self.frozen = n, weights, frozen
         self.small = n <= _BLOCK
         self.buffers = {}
+        if self.small:
+            upper = np.triu(np.ones((n, n), dtype=bool), 1)
+            self.sign2 = np.where(upper, -2.0, 2.0)  # 2 s_ij
+            self.antisym = np.where(upper, 1.0, -1.0)
 
     def __call__(self, v: np.ndarray):
         """(objectives (B,), projected gradients (B, n, 3)) at the unit rows ``v`` (B, n, 3)."""
         batch, n = v.shape[0], self.n
         if self.small:
             if batch not in self.buffers:
-                self.buffers[batch] = (np.empty((2, batch, n, n)), np.empty((2, batch, n, n)))
+                self.buffers[batch] = (np.empty((batch, n, n)), np.empty((batch, n, n)))
             d, c = self.buffers[batch]
-            np.matmul(v, v.transpose(0, 2, 1), out=c[0])
-            np.multiply(c[0], -2.0, out=d[0])
-            d[0] += 2.0  # |v_i - v_j|^2 = 2 - 2 v_i.v_j
-            np.subtract(4.0, d[0], out=d[1])  # |v_i + v_j|^2
-            d.reshape(2, batch, n * n)[:, :, :: n + 1] = 1.0  # self pairs: 1/r = 1, subtracted below
+            np.matmul(v, v.transpose(0, 2, 1), out=c)
+            np.multiply(c, self.sign2, out=d)
+            d += 2.0  # |v_i - v_j|^2 above the diagonal, |v_i + v_j|^2 below
+            d.reshape(batch, n * n)[:, :: n + 1] = 1.0  # self pairs: 1/r = 1, subtracted below
             np.sqrt(d, out=d)  # nan for coincident directions: rejected by the line search
             np.divide(1.0, d, out=d)  # (faster than np.reciprocal here)
             np.multiply(d, d, out=c)
@@ -187,10 +198,13 @@ class _Objective:
             if self.weights is not None:
                 d *= self.weights
                 c *= self.weights
-            values = d.reshape(2, batch, n * n).sum(axis=2).sum(axis=0)
+            # each unordered pair's two terms appear once in d and twice in the ordered sum
+            values = 2.0 * d.reshape(batch, n * n).sum(axis=1)
             if self.weights is None:
                 values -= 2.0 * n
-            force = np.subtract(c[0], c[1], out=c[0])
+            # force_ij = 1/r-^3 - 1/r+^3 for both orders: (c - c^T) above, (c^T - c) below
+            force = np.subtract(c, c.transpose(0, 2, 1), out=d)
+            force *= self.antisym
             g = np.matmul(force, v)
             g *= 2.0
         else:
@@ -545,10 +559,10 @@ def _start(k: int, n: int, rng: np.random.Generator, best: Optional[np.ndarray],
 
 
 def default_restarts(n: int) -> int:
-    """16 starts up to 200 directions, 30 above: the local minima multiply with N.
+    """16 starts up to 200 directions, 40 above (most of them basin hops, see _start).
 
-    Abandoned descents cost about a third of a full one, so 16 starts cost about what dirgen's 10
-    would; they usually stop early, once the best minimum has been confirmed.
+    Abandoned descents and hops cost a fraction of a descent from a random start; the search
+    stops early once the best minimum has been confirmed.
     """
     return _RESTARTS if n <= _HOP_ABOVE else _RESTARTS_HOPPING
 
@@ -625,10 +639,12 @@ def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: Optio
                              confirm: int = 4, fixed=None, gtol: float = 1e-8, progress=None) -> np.ndarray:
     """n diffusion directions minimising the antipodal Coulomb energy E_full.
 
-    Several starts (uniform random, and two golden-spiral hemispheres) are each descended with
-    L-BFGS on the sphere; the lowest local minimum wins. Descents that cannot beat the best so far
-    are abandoned half-way, and the search stops early once the lowest energy found has been
-    reached from ``confirm`` independent (random) starts.
+    Several starts (uniform random, two golden-spiral hemispheres, and above 200 directions
+    perturbations of the best minimum so far: basin hopping) are each descended with L-BFGS on
+    the sphere, several at a time; the lowest local minimum wins and is polished by Newton's
+    method. Descents that cannot beat the best so far are abandoned half-way, and the search
+    stops early once the lowest energy found has been reached from ``confirm`` independent
+    (random) starts.
 
     Parameters
     ----------
@@ -637,8 +653,8 @@ def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: Optio
     seed : int, optional
         Seed of the random starts; the same seed gives the same directions.
     restarts : int, optional
-        Maximum number of starts; default :func:`default_restarts` (10, as MRtrix's dirgen, up to
-        200 directions, 30 above).
+        Maximum number of starts; default :func:`default_restarts` (16 up to 200 directions,
+        40 above).
     confirm : int
         Stop once the best minimum was found this many times (0 disables early stopping).
     fixed : array_like, shape (F, 3), optional
