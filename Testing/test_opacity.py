@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from opacity_reference import boundary_medians, homogeneous_p99, renderer_gradient
 from scipy import ndimage
 
 from GradientToolsLib import GradientToolsError, suggest_gradient_opacity
@@ -21,43 +22,6 @@ from GradientToolsLib.noise import estimate_gradient_noise, noise_gradient_quant
 from GradientToolsLib.phantoms import HU, ct_phantom, mri_phantom
 
 SHAPE = (40, 72, 72)
-
-
-def renderer_gradient(array: np.ndarray) -> np.ndarray:
-    f = np.pad(np.asarray(array, dtype=np.float64), 1, mode="edge")
-    dk = 0.5 * (f[2:, 1:-1, 1:-1] - f[:-2, 1:-1, 1:-1])
-    dj = 0.5 * (f[1:-1, 2:, 1:-1] - f[1:-1, :-2, 1:-1])
-    di = 0.5 * (f[1:-1, 1:-1, 2:] - f[1:-1, 1:-1, :-2])
-    return np.sqrt(dk * dk + dj * dj + di * di)
-
-
-def homogeneous_p99(g, labels, erode=2):
-    out = {}
-    for label in np.unique(labels):
-        inside = ndimage.binary_erosion(labels == label, iterations=erode)
-        if inside.sum() >= 200:
-            out[int(label)] = float(np.percentile(g[inside], 99))
-    return out
-
-
-def boundary_medians(g, labels, values, min_contrast):
-    """Median gradient of boundary voxels per (label, other label) pair with enough contrast."""
-    padded = np.pad(labels, 1, mode="edge")
-    out = {}
-    for a in np.unique(labels):
-        for b in np.unique(labels):
-            if a == b or abs(values[a] - values[b]) < min_contrast:
-                continue
-            touch = np.zeros(labels.shape, dtype=bool)
-            for axis in range(3):
-                for shift in (-1, 1):
-                    index = [slice(1, -1)] * 3
-                    index[axis] = slice(1 + shift, padded.shape[axis] - 1 + shift)
-                    touch |= padded[tuple(index)] == b
-            touch &= labels == a
-            if touch.sum() >= 20:
-                out[(int(a), int(b))] = float(np.median(g[touch]))
-    return out
 
 
 def check_guarantees(suggestion, array, labels, values, sigma, min_contrast_sigmas=10.0):

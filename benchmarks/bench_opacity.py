@@ -31,6 +31,8 @@ from scipy import ndimage
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Testing"))
 
+from opacity_reference import boundary_medians, homogeneous_p99, renderer_gradient  # noqa: E402
+
 from GradientToolsLib.gradient import gradient_magnitude  # noqa: E402
 from GradientToolsLib.opacity import _clip_points, suggest_gradient_opacity  # noqa: E402
 from GradientToolsLib.phantoms import HU, ct_phantom, mri_phantom  # noqa: E402
@@ -68,14 +70,6 @@ def speed(size: int, repeats: int) -> bool:
 
 # --- peers -----------------------------------------------------------------------------------------
 
-def renderer_gradient(a):
-    f = np.pad(np.asarray(a, dtype=np.float64), 1, mode="edge")
-    dk = 0.5 * (f[2:, 1:-1, 1:-1] - f[:-2, 1:-1, 1:-1])
-    dj = 0.5 * (f[1:-1, 2:, 1:-1] - f[1:-1, :-2, 1:-1])
-    di = 0.5 * (f[1:-1, 1:-1, 2:] - f[1:-1, 1:-1, :-2])
-    return np.sqrt(dk * dk + dj * dj + di * di)
-
-
 def ramp(start, end, x_max):
     return _clip_points([(0.0, 0.0), (start, 0.0), (max(end, start * 1.0001 + 1e-9), 1.0),
                          (max(end, x_max) + 1, 1.0)], x_max)
@@ -108,26 +102,9 @@ def opacity(points, x):
 
 
 def check(points, g, labels, values, sigma):
-    noise_ok = True
-    for label in np.unique(labels):
-        inside = ndimage.binary_erosion(labels == label, iterations=2)
-        if inside.sum() >= 200 and opacity(points, np.percentile(g[inside], 99)) > 0.1:
-            noise_ok = False
-    padded = np.pad(labels, 1, mode="edge")
-    edge_ok = True
-    for a in np.unique(labels):
-        for b in np.unique(labels):
-            if a == b or abs(values[a] - values[b]) < 10 * sigma:
-                continue
-            touch = np.zeros(labels.shape, bool)
-            for axis in range(3):
-                for shift in (-1, 1):
-                    index = [slice(1, -1)] * 3
-                    index[axis] = slice(1 + shift, padded.shape[axis] - 1 + shift)
-                    touch |= padded[tuple(index)] == b
-            touch &= labels == a
-            if touch.sum() >= 20 and opacity(points, np.median(g[touch])) < 0.8:
-                edge_ok = False
+    noise_ok = all(opacity(points, p99) <= 0.1 for p99 in homogeneous_p99(g, labels).values())
+    edge_ok = all(opacity(points, median) >= 0.8
+                  for median in boundary_medians(g, labels, values, 10 * sigma).values())
     return noise_ok, edge_ok
 
 
