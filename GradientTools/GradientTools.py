@@ -9,6 +9,7 @@ The logic class is usable from the Python console::
     gradientNode = logic.computeGradientMagnitude(getNode("CTChest"), units="voxel")
 """
 
+import contextlib
 import os
 import sys
 from typing import Annotated, Optional
@@ -195,7 +196,9 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # -- progress --------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
     def _progressDialog(self, title):
+        """A progress dialog for the block; yields the library's progress callback."""
         dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=title, maximum=100)
 
         def progress(fraction, message=""):
@@ -204,21 +207,21 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 dialog.labelText = message
             slicer.app.processEvents()
 
-        return dialog, progress
+        try:
+            yield progress
+        finally:
+            dialog.close()
 
     # -- gradient magnitude ------------------------------------------------------------------------
 
     def onGradientApply(self) -> None:
         p = self._parameterNode
         with slicer.util.tryWithErrorDisplay(_("Failed to compute the gradient magnitude."), waitCursor=True):
-            dialog, progress = self._progressDialog(_("Computing gradient magnitude"))
-            try:
+            with self._progressDialog(_("Computing gradient magnitude")) as progress:
                 output = self.logic.computeGradientMagnitude(
                     p.gradientInputVolume, p.gradientOutputVolume, method=p.gradientMethod,
                     sigma=p.gradientSigma if p.gradientMethod == "gaussian" else None,
                     units=p.gradientUnits, progress=progress)
-            finally:
-                dialog.close()
             p.gradientOutputVolume = output
             slicer.util.setSliceViewerLayers(background=output, fit=True)
 
@@ -227,13 +230,10 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onOpacitySuggest(self) -> None:
         p = self._parameterNode
         with slicer.util.tryWithErrorDisplay(_("Failed to suggest a gradient opacity."), waitCursor=True):
-            dialog, progress = self._progressDialog(_("Analysing gradients"))
-            try:
+            with self._progressDialog(_("Analysing gradients")) as progress:
                 suggestion = self.logic.suggestGradientOpacity(
                     p.opacityVolume, visibleOnly=p.opacityVisibleOnly, suppression=p.opacitySuppression,
                     progress=progress)
-            finally:
-                dialog.close()
             self._lastSuggestion = suggestion
             self.ui.opacityNoiseLabel.text = _("{sigma:.4g} (scalar units)").format(
                 sigma=float(suggestion.noise_sigma))
@@ -304,14 +304,11 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onSchemeGenerate(self) -> None:
         p = self._parameterNode
         with slicer.util.tryWithErrorDisplay(_("Failed to generate the scheme."), waitCursor=True):
-            dialog, progress = self._progressDialog(_("Optimising gradient directions"))
-            try:
+            with self._progressDialog(_("Optimising gradient directions")) as progress:
                 scheme = self.logic.generateScheme(
                     self.logic.parseShells(p.schemeShells), b0Count=p.schemeB0Count,
                     b0Placement=p.schemeB0Placement, ordering=p.schemeOrdering,
                     optimizePolarity=p.schemeOptimizePolarity, seed=p.schemeSeed, progress=progress)
-            finally:
-                dialog.close()
             self._showScheme(scheme)
 
     def _showScheme(self, scheme) -> None:
