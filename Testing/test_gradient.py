@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 import SimpleITK as sitk
-import vtk
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from vtk.util import numpy_support
+from references import vtk_gradient_magnitude
 
 from GradientToolsLib import gradient as gradient_module
 from GradientToolsLib import gradient_magnitude
@@ -19,21 +18,6 @@ from GradientToolsLib.gradient import gaussian_kernels
 from GradientToolsLib.phantoms import ct_phantom
 
 ANISOTROPIC = (0.7, 1.1, 2.5)          # I, J, K mm
-
-
-def vtk_gradient_magnitude(array, spacing, dimensionality=3, as_float64=True):
-    """vtkImageGradientMagnitude on the array (float64 copy unless told otherwise)."""
-    data = np.ascontiguousarray(array.astype(np.float64) if as_float64 else array)
-    image = vtk.vtkImageData()
-    image.SetDimensions(data.shape[2], data.shape[1], data.shape[0])
-    image.SetSpacing(*spacing)
-    image.GetPointData().SetScalars(numpy_support.numpy_to_vtk(data.reshape(-1), deep=True))
-    filt = vtk.vtkImageGradientMagnitude()
-    filt.SetDimensionality(dimensionality)
-    filt.HandleBoundariesOn()
-    filt.SetInputData(image)
-    filt.Update()
-    return numpy_support.vtk_to_numpy(filt.GetOutput().GetPointData().GetScalars()).reshape(data.shape)
 
 
 def ramp(shape, spacing, slopes, offset=0.0):

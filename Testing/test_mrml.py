@@ -18,6 +18,8 @@ from vtk.util import numpy_support
 
 slicer = pytest.importorskip("slicer")
 
+from references import vtk_gradient_magnitude  # noqa: E402
+
 from GradientToolsLib import mrml  # noqa: E402
 from GradientToolsLib.errors import GradientToolsError  # noqa: E402
 from GradientToolsLib.scheme import GradientScheme  # noqa: E402
@@ -74,21 +76,6 @@ def node_matrix(node):
     matrix = vtk.vtkMatrix4x4()
     node.GetIJKToRASMatrix(matrix)
     return np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
-
-
-def vtk_gradient_magnitude(array, spacing):
-    """vtkImageGradientMagnitude (3-D, central differences) on float data: the independent reference."""
-    image = vtk.vtkImageData()
-    image.SetDimensions(array.shape[2], array.shape[1], array.shape[0])
-    image.SetSpacing(*spacing)
-    scalars = numpy_support.numpy_to_vtk(np.ascontiguousarray(array, dtype=np.float64).ravel(), deep=True)
-    image.GetPointData().SetScalars(scalars)
-    gradient = vtk.vtkImageGradientMagnitude()
-    gradient.SetDimensionality(3)
-    gradient.SetInputData(image)
-    gradient.Update()
-    out = numpy_support.vtk_to_numpy(gradient.GetOutput().GetPointData().GetScalars())
-    return out.reshape(array.shape)
 
 
 # ------------------------------------------------------------------------------------------------

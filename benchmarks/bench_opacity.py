@@ -31,7 +31,7 @@ from scipy import ndimage
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Testing"))
 
-from opacity_reference import boundary_medians, homogeneous_p99, renderer_gradient  # noqa: E402
+from references import boundary_medians, homogeneous_p99, renderer_gradient  # noqa: E402
 
 from GradientToolsLib.gradient import gradient_magnitude  # noqa: E402
 from GradientToolsLib.opacity import _clip_points, suggest_gradient_opacity  # noqa: E402

@@ -1,6 +1,8 @@
-"""Reference measures for the gradient-opacity guarantees, shared by Testing/test_opacity.py and
-benchmarks/bench_opacity.py (independent of the library: plain numpy and scipy).
+"""Independent reference measures shared by the tests and benchmarks (VTK, numpy and scipy only,
+never the library):
 
+* :func:`vtk_gradient_magnitude`: vtkImageGradientMagnitude on a float64 copy, the peer that
+  ``gradient_magnitude(method="central")`` must equal;
 * :func:`renderer_gradient`: the GPU ray caster's gradient (central differences per voxel step, edge
   voxels replicated; shared/FACTS.md section 1), checked against vtkImageGradientMagnitude in the tests;
 * :func:`homogeneous_p99`: 99th percentile of that gradient inside every homogeneous region (labels
@@ -12,7 +14,27 @@ benchmarks/bench_opacity.py (independent of the library: plain numpy and scipy).
 from __future__ import annotations
 
 import numpy as np
+import vtk
 from scipy import ndimage
+from vtk.util import numpy_support
+
+
+def vtk_gradient_magnitude(array, spacing=(1.0, 1.0, 1.0), dimensionality=3, as_float64=True):
+    """vtkImageGradientMagnitude (boundaries handled) on the K,J,I array with I,J,K spacing.
+
+    The array is copied to float64 unless ``as_float64`` is false (to show VTK's own dtype handling).
+    """
+    data = np.ascontiguousarray(array.astype(np.float64) if as_float64 else array)
+    image = vtk.vtkImageData()
+    image.SetDimensions(data.shape[2], data.shape[1], data.shape[0])
+    image.SetSpacing(*spacing)
+    image.GetPointData().SetScalars(numpy_support.numpy_to_vtk(data.reshape(-1), deep=True))
+    filt = vtk.vtkImageGradientMagnitude()
+    filt.SetDimensionality(dimensionality)
+    filt.HandleBoundariesOn()
+    filt.SetInputData(image)
+    filt.Update()
+    return numpy_support.vtk_to_numpy(filt.GetOutput().GetPointData().GetScalars()).reshape(data.shape)
 
 
 def renderer_gradient(array: np.ndarray) -> np.ndarray:
