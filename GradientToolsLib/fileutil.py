@@ -7,6 +7,19 @@ import os
 import tempfile
 from typing import Iterator
 
+from .errors import GradientToolsError
+
+
+def check_output_folder(path: str) -> str:
+    """The folder an output ``path`` (or prefix) goes into; an error naming it if it does not exist.
+
+    Commands call it before long work so that a bad path fails at once.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise GradientToolsError(f"output folder does not exist: {folder}")
+    return folder
+
 
 @contextlib.contextmanager
 def atomic_output(path: str, suffix: str = "") -> Iterator[str]:
@@ -16,11 +29,7 @@ def atomic_output(path: str, suffix: str = "") -> Iterator[str]:
     extension (SimpleITK, VTK) see the right one; by default the extension of ``path`` is kept.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        from .errors import GradientToolsError
-
-        raise GradientToolsError(f"output folder does not exist: {directory}")
+    directory = check_output_folder(path)
     base = os.path.basename(path)
     if not suffix:
         # keep compound extensions such as .nii.gz or .vp.json

@@ -246,18 +246,13 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
     weights = caruyer_weights(counts)
 
     if polarity:
-        # balance each shell and the union; fixed directions keep their sign
+        # balance each shell and the union
         signs = optimise_polarity(directions, weights=weights, seed=seed)
-        free = np.concatenate([np.arange(c) >= f for c, f in zip(counts, n_fixed)])
-        if not free.all():
-            signs = np.where(free, signs, 1.0)
     else:
         signs = canonical_signs(directions)
-        start = 0
-        for c, f in zip(counts, n_fixed):
-            signs[start:start + f] = 1.0
-            start += c
-    directions = directions * signs[:, None]
+    # fixed directions (the first of their shell) keep their sign
+    free = np.concatenate([np.arange(c) >= f for c, f in zip(counts, n_fixed)])
+    directions = directions * np.where(free, signs, 1.0)[:, None]
 
     if order:
         slots = interleave_slots(counts)

@@ -76,9 +76,7 @@ def greedy_order(directions, weights: Optional[np.ndarray] = None, first: int = 
             raise GradientToolsError("ordering slots do not match the group sizes")
         if k == 0 and slots is None:
             pick = int(first)
-        elif not placed.any() or np.all(accumulated[idx] == accumulated[idx[0]]):
-            pick = int(idx[0])
-        else:
+        else:  # argmin takes the first candidate on ties (e.g. before anything is placed)
             pick = int(idx[np.argmin(accumulated[idx])])
         order[k] = pick
         placed[pick] = True

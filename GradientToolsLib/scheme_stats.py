@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import lpmv
 
 from .errors import GradientToolsError
-from .scheme import GradientScheme
+from .scheme import DEFAULT_B0_THRESHOLD, GradientScheme
 
 ASYMMETRY_WARNING = 0.1
 
@@ -125,7 +125,7 @@ def direction_set_report(directions) -> Dict:
     }
 
 
-def scheme_report(scheme: GradientScheme, b0_threshold: float = 50.0) -> Dict:
+def scheme_report(scheme: GradientScheme, b0_threshold: float = DEFAULT_B0_THRESHOLD) -> Dict:
     """Quality report of a scheme: per shell and for the union of all weighted directions.
 
     Returns a JSON-serialisable dict: ``volumes``, ``b0`` (count), ``b0_positions``, ``b_max``,

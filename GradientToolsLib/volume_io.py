@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy
 
 from .errors import GradientToolsError
-from .fileutil import atomic_output
+from .fileutil import atomic_output, check_output_folder
 
 #: file endings :func:`write_volume` accepts (single-file formats, so writes can be atomic)
 WRITE_EXTENSIONS = (".nrrd", ".nii", ".nii.gz", ".mha")
@@ -176,9 +176,7 @@ def check_output_path(path: Union[str, os.PathLike]) -> str:
     """
     path = os.fspath(path)
     ext = _output_extension(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise GradientToolsError(f"output folder does not exist: {folder}")
+    folder = check_output_folder(path)
     if not os.access(folder, os.W_OK):
         raise GradientToolsError(f"output folder is not writable: {folder}")
     if os.path.isdir(path):

@@ -6,6 +6,7 @@ import json
 import os
 
 from ..errors import GradientToolsError
+from ..fileutil import check_output_folder
 from ..progress import TextProgressBar
 
 NAME = "opacity"
@@ -51,9 +52,7 @@ def add_arguments(parser) -> None:
 def _check_output(path: str, endings, what: str) -> None:
     if not any(path.lower().endswith(e) for e in endings):
         raise GradientToolsError(f"{what} must end in {' or '.join(endings)}: {path}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise GradientToolsError(f"output folder does not exist: {folder}")
+    check_output_folder(path)
 
 
 def run(args) -> int:

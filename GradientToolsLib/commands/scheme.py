@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from ..errors import GradientToolsError
+from ..fileutil import check_output_folder
 from ..progress import TextProgressBar
+from ..scheme import DEFAULT_SHELL_TOLERANCE
 
 NAME = "scheme"
 ORDER = 30
@@ -105,15 +106,13 @@ def run(args) -> int:
         if b in shells:
             raise GradientToolsError(f"shell b={b:g} given twice")
         shells[b] = n
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise GradientToolsError(f"output folder does not exist: {folder}")
+    check_output_folder(args.output)  # before minutes of optimisation
     fixed = None
     if args.fixed:
         given = read_scheme(args.fixed)
         fixed = {}
         for b, idx in given.shell_indices().items():
-            match = [s for s in shells if abs(s - b) <= 100.0]
+            match = [s for s in shells if abs(s - b) <= DEFAULT_SHELL_TOLERANCE]
             if not match:
                 raise GradientToolsError(f"{args.fixed[0]}: shell b={b} matches no --shell")
             fixed[match[0]] = given.bvecs[idx]
