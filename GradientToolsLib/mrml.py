@@ -28,13 +28,11 @@ from vtk.util import numpy_support
 
 from .errors import GradientToolsError
 from .progress import ProgressCallback, report, scaled
+from .volume_property import FLAT
 
 logger = logging.getLogger(__name__)
 
 ATTRIBUTE_PREFIX = "GradientTools."
-
-#: gradient-opacity points Slicer's built-in presets use ("4 0 1 255 1"): flat, i.e. off
-FLAT_GRADIENT_OPACITY = ((0.0, 1.0), (255.0, 1.0))
 
 #: one colour per shell (RGB 0..1), chosen to stay distinct on Slicer's dark 3D-view background
 SHELL_COLOURS = (
@@ -208,7 +206,6 @@ def compute_gradient_magnitude(input_volume_node, output_volume_node=None, metho
     spacing = tuple(input_volume_node.GetSpacing()) if units == "mm" else (1.0, 1.0, 1.0)
     magnitude = gradient_magnitude(array, spacing=spacing, method=method, sigma=sigma,
                                    progress=scaled(progress, 0.0, 0.9))
-    magnitude = np.asarray(magnitude, dtype=np.float32)
 
     report(progress, 0.9, "updating output node")
     if output_volume_node is None:
@@ -356,7 +353,7 @@ def apply_gradient_opacity(volume_property_node, points) -> None:
 
 def reset_gradient_opacity(volume_property_node) -> None:
     """Make the gradient opacity flat (1 everywhere), as Slicer's built-in presets have it."""
-    apply_gradient_opacity(volume_property_node, FLAT_GRADIENT_OPACITY)
+    apply_gradient_opacity(volume_property_node, FLAT)
 
 
 def gradient_opacity_points(volume_property_node) -> List[Tuple[float, float]]:
@@ -825,12 +822,10 @@ def b0_spacing(n_weighted: int, b0_count: int, placement: str) -> Optional[int]:
     ``"start"``: all b0s first (None). ``"interleaved"``: one b0 first, then one after every k
     weighted volumes with k = n_weighted // (b0_count - 1), so the b0s span the whole acquisition.
     """
-    if placement == "start" or b0_count <= 1:
-        if placement not in ("start", "interleaved"):
-            raise GradientToolsError(f"b0 placement must be 'interleaved' or 'start', not {placement!r}")
-        return None
-    if placement != "interleaved":
+    if placement not in ("start", "interleaved"):
         raise GradientToolsError(f"b0 placement must be 'interleaved' or 'start', not {placement!r}")
+    if placement == "start" or b0_count <= 1:
+        return None
     return max(1, n_weighted // (b0_count - 1))
 
 

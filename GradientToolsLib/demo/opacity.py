@@ -11,7 +11,7 @@ import numpy as np
 
 from ..opacity import save_histogram_plot, suggest_gradient_opacity
 from ..phantoms import ct_phantom
-from ..volume_property import points_to_string, write_volume_property
+from ..volume_property import FLAT, points_to_string, write_volume_property
 
 TITLE = "Gradient opacity from the data, rendered flat vs suggested (issue 3)"
 ORDER = 20
@@ -22,7 +22,6 @@ NOISE_HU = 25.0
 CORRELATION_MM = 0.8
 #: a preset that shows soft tissue, so that its noise is visible with the flat curve
 PRESET = "CT-Muscle"
-FLAT = [(0.0, 1.0), (255.0, 1.0)]
 
 
 def _render_pair(image: np.ndarray, suggestion, folder: str) -> List[str]:

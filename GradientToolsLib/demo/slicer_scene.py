@@ -28,7 +28,7 @@ VOLUME_RENDERING_PRESET = "CT-Muscle"
 
 
 def build_ct_scene(offscreen, seed: int = 0):
-    """Add the phantom, its gradient magnitude and a CT-AAA rendering; return the nodes and the suggestion."""
+    """Add the phantom, its gradient magnitude and a CT-Muscle rendering; return nodes and suggestion."""
     from .. import mrml
     from ..phantoms import ct_phantom
 
