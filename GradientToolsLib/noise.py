@@ -61,8 +61,6 @@ GAP = 1.5
 #: neighbours are exactly equal to them (integer noise of std 0.5 gives about half)
 FLAT_SHARE = 0.6
 
-_STANDARD_NORMAL_CACHE = {}
-
 
 @dataclass
 class GradientNoise:
@@ -209,7 +207,6 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
     order = rng.permutation(total) if total <= 4 * 8 * max_blocks else \
         rng.choice(total, size=8 * max_blocks, replace=False)
     per_block = int(np.prod(edge))
-    min_valid = max(16, per_block // 4)
     # halo index vectors (edge replicated, as the renderer's texture clamp) per block origin
     halo = [np.arange(-1, b + 1) for b in edge]
 
@@ -237,9 +234,8 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
         chunks_x.append(xs)
         sel, ties = _valid(xs, ms, visible)
         chunks_m.append((sel, ties))
-        n_sel = sel.reshape(ids.size, -1).sum(axis=1)
-        n_ties = np.where(sel, ties, 0).reshape(ids.size, -1).sum(axis=1)
-        used += int(np.count_nonzero((n_sel >= min_valid) & (n_ties < 6 * FLAT_SHARE * n_sel)))
+        usable, flat = _usable_and_flat(sel.reshape(ids.size, -1), ties.reshape(ids.size, -1))
+        used += int(np.count_nonzero(usable & ~flat))
     xs = np.concatenate(chunks_x)
     selected = np.concatenate([c[0] for c in chunks_m])
     ties = np.concatenate([c[1] for c in chunks_m])
@@ -296,6 +292,16 @@ def _trim_constants(dof: int) -> Tuple[float, float, float]:
     return threshold, factor, float(chi2.ppf(0.25, dof))
 
 
+def _usable_and_flat(selected: np.ndarray, ties: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per block (rows of the (nb, n) arrays): enough selected voxels to fit (a quarter, at least
+    16), and, among those, flat blocks (at least :data:`FLAT_SHARE` of the selected voxels'
+    neighbours equal them exactly)."""
+    n_selected = selected.sum(axis=1)
+    usable = n_selected >= max(16, selected.shape[1] // 4)
+    flat = usable & (np.where(selected, ties, 0).sum(axis=1) >= 6 * FLAT_SHARE * n_selected)
+    return usable, flat
+
+
 def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Robust per-block noise variances of the central differences.
 
@@ -315,10 +321,7 @@ def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray
     noisy_axes = np.array([not deg for deg in sample.degenerate_axes])
     dof = max(1, int(noisy_axes.sum()))
     threshold, factor, low_chi2 = _trim_constants(dof)
-    min_valid = max(16, n // 4)
-    n_valid = valid.sum(axis=1)
-    usable = n_valid >= min_valid
-    flat = usable & (np.where(valid, sample.ties, 0).sum(axis=1) >= 6 * FLAT_SHARE * n_valid)
+    usable, flat = _usable_and_flat(valid, sample.ties)
     # in the other blocks, voxels equal to all six neighbours are padding or empty air next to the
     # noisy part (rare in noise of std >= 0.5): they would drag the fit to zero
     valid = valid & (sample.ties < 6)
@@ -376,17 +379,14 @@ def _voxel_sigma(sample: BlockSample, keep: np.ndarray, blocks: np.ndarray) -> f
     return float(1.4826 * np.median(res) / np.sqrt(7.0 / 6.0))
 
 
+@functools.cache
 def _standard_normal(n: int = 1 << 14) -> np.ndarray:
     """Squares of ``n`` standard normal triples, quasi-random (Sobol points through the normal
     quantile function), so that quantiles of their sums are accurate to about 0.1 %."""
-    z = _STANDARD_NORMAL_CACHE.get(n)
-    if z is None:
-        from scipy.stats import norm, qmc
+    from scipy.stats import norm, qmc
 
-        u = qmc.Sobol(d=3, scramble=True, seed=20260101).random(n)
-        z = norm.ppf(np.clip(u, 1e-12, 1 - 1e-12)).T ** 2
-        _STANDARD_NORMAL_CACHE[n] = z
-    return z
+    u = qmc.Sobol(d=3, scramble=True, seed=20260101).random(n)
+    return norm.ppf(np.clip(u, 1e-12, 1 - 1e-12)).T ** 2
 
 
 def noise_gradient_quantile(axis_sigma: Sequence[float], q: float = 0.99) -> float:
@@ -417,8 +417,8 @@ def estimate_gradient_noise(array=None, *, sample: Optional[BlockSample] = None,
     mask, visible_range, max_blocks, seed
         As :func:`sample_blocks`.
     quantile : float
-        Quantile of the blocks' noise taken as the volume's (0.5: the typical block; 0.9: the default,
-        the noisiest material covering at least a tenth of the blocks).
+        Quantile of the blocks' noise taken as the volume's (0.5: the typical block; the default
+        :data:`BLOCK_QUANTILE` = 0.95: the noisiest material covering at least a twentieth of the blocks).
 
     Returns
     -------

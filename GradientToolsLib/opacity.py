@@ -28,6 +28,7 @@ central difference) as quantisation noise, so ``P >= 1``.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
@@ -206,13 +207,22 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         if gradient.shape != data.shape:
             raise GradientToolsError(
                 f"gradient shape {gradient.shape} differs from the volume shape {data.shape}")
-    report(progress, 0.0, "scalar range")
-    lo, hi = float(data.min()), float(data.max())
+    mask = noise_module._check_mask(mask, data.shape)
+    visible = noise_module._check_range(visible_range)
+
+    report(progress, 0.0, "sampling blocks")
+    # the scalar range is a full pass over memory that releases the GIL, while the noise estimate
+    # reads only sampled blocks and is mostly Python: side by side, the range costs almost nothing
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        scalar_range = pool.submit(lambda: (float(data.min()), float(data.max())))
+        sample = noise_module.sample_blocks(data, mask=mask, visible_range=visible, max_blocks=max_blocks,
+                                            seed=seed)
+        report(progress, 0.5, "estimating noise")
+        est = noise_module.estimate_gradient_noise(sample=sample)
+        lo, hi = scalar_range.result()
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise GradientToolsError("the volume contains NaN or infinite values")
     x_max = 0.25 * (hi - lo)
-    mask = noise_module._check_mask(mask, data.shape)
-    visible = noise_module._check_range(visible_range)
 
     if x_max <= 0:
         report(progress, 1.0, "constant volume")
@@ -223,11 +233,6 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
             histogram_edges=np.array([0.0, 1.0]), histogram_fraction=1.0, suppression=strength,
             method="constant")
 
-    report(progress, 0.1, "sampling blocks")
-    sample = noise_module.sample_blocks(data, mask=mask, visible_range=visible, max_blocks=max_blocks,
-                                        seed=seed)
-    report(progress, 0.5, "estimating noise")
-    est = noise_module.estimate_gradient_noise(sample=sample)
     p99 = est.p99
     if data.dtype.kind in "iub" and p99 < INTEGER_NOISE_FLOOR:
         p99 = INTEGER_NOISE_FLOOR
