@@ -396,21 +396,20 @@ def _tangent_basis(v: np.ndarray) -> np.ndarray:
     return np.stack([e1, np.cross(v, e1)], axis=1)
 
 
-def _newton_polish(v: np.ndarray, weights: Optional[np.ndarray], frozen: Optional[np.ndarray],
-                   gtol: float, iterations: int = 8) -> Optional[Tuple[float, np.ndarray]]:
+def _newton_polish(v: np.ndarray, frozen: Optional[np.ndarray], gtol: float,
+                   iterations: int = 8) -> Optional[Tuple[float, np.ndarray]]:
     """Newton's method with the exact Riemannian Hessian, from near a local minimum.
 
-    With h(c) = 1/sqrt(2 - 2c) + 1/sqrt(2 + 2c) of c = v_i.v_j, the objective sum_{i != j} w_ij
-    h(c_ij) has Euclidean Hessian blocks 2 w_ij (h'' v_j v_i^T + h' I) (i != j) and
-    2 sum_k w_ik h''_ik v_k v_k^T (i = j); on the product of spheres the Riemannian Hessian in a
+    With h(c) = 1/sqrt(2 - 2c) + 1/sqrt(2 + 2c) of c = v_i.v_j, the (unweighted) objective
+    sum_{i != j} h(c_ij) has Euclidean Hessian blocks 2 (h'' v_j v_i^T + h' I) (i != j) and
+    2 sum_k h''_ik v_k v_k^T (i = j); on the product of spheres the Riemannian Hessian in a
     tangent basis B is B^T H B - diag(v_i . grad_i). The global rotations are zero modes: the
     step is solved in their orthogonal complement (nothing is frozen then). Converges in a
     few steps where L-BFGS creeps (the soft modes of large sets). Returns None when a step fails
     to lower the gradient (not near a minimum), so that the caller falls back to L-BFGS.
     """
     n = v.shape[0]
-    objective = _Objective(n, weights, frozen)
-    w = np.ones((n, n)) if weights is None else weights
+    objective = _Objective(n, None, frozen)
     movable = np.ones(n, dtype=bool) if frozen is None else ~frozen
     value, g = objective(v[None])
     value, g = float(value[0]), g[0]
@@ -423,8 +422,8 @@ def _newton_polish(v: np.ndarray, weights: Optional[np.ndarray], frozen: Optiona
         plus = 1.0 / np.sqrt(np.maximum(2.0 + 2.0 * gram, 1e-300))
         np.fill_diagonal(minus, 0.0)
         np.fill_diagonal(plus, 0.0)
-        first = 2.0 * w * (minus ** 3 - plus ** 3)  # 2 w h'
-        second = 6.0 * w * (minus ** 5 + plus ** 5)  # 2 w h''
+        first = 2.0 * (minus ** 3 - plus ** 3)  # 2 h'
+        second = 6.0 * (minus ** 5 + plus ** 5)  # 2 h''
         euclid_grad = first @ v
         basis = _tangent_basis(v)[movable]  # (m, 2, 3)
         vm = v[movable]
@@ -432,10 +431,10 @@ def _newton_polish(v: np.ndarray, weights: Optional[np.ndarray], frozen: Optiona
         # B_i^T v_j for all pairs: (m, 2, n)
         bv = np.einsum("iak,jk->iaj", basis, v)
         bvm = bv[:, :, movable]  # (m, 2, m): B_i^T v_j, and v_i^T B_j = bvm[j, :, i]
-        # off-diagonal blocks: 2 w h'' (B_i^T v_j)(v_i^T B_j) + 2 w h' B_i^T B_j
+        # off-diagonal blocks: 2 h'' (B_i^T v_j)(v_i^T B_j) + 2 h' B_i^T B_j
         hess = np.einsum("ij,iaj,jbi->iajb", second[np.ix_(movable, movable)], bvm, bvm)
         hess += np.einsum("ij,iak,jbk->iajb", first[np.ix_(movable, movable)], basis, basis)
-        # diagonal blocks: 2 sum_k w h''_ik (B_i^T v_k)(v_k^T B_i) - (v_i . grad_i) I
+        # diagonal blocks: 2 sum_k h''_ik (B_i^T v_k)(v_k^T B_i) - (v_i . grad_i) I
         diag = np.einsum("ik,iak,ibk->iab", second[movable], bv, bv)
         radial = np.einsum("ij,ij->i", euclid_grad[movable], vm)
         idx = np.arange(m)
@@ -631,7 +630,7 @@ def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
             break
     best_v = state["best_v"]
     if gtol < _EXPLORE_GTOL:
-        polished = _newton_polish(best_v, None, frozen, gtol)
+        polished = _newton_polish(best_v, frozen, gtol)
         if polished is None:
             _, best_v = optimise_directions(best_v, movable=None if frozen is None else ~frozen, gtol=gtol)
         else:

@@ -27,6 +27,7 @@ shifted-slice sums in numpy when threadpoolctl is missing (Slicer) or the volume
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -481,7 +482,7 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
         result = out if out.ndim == 3 else out[numpy.newaxis]
 
     work = _work_dtype(volume.dtype)
-    message = f"gradient magnitude ({method})"
+    context = contextlib.nullcontext()
     if method == "central":
         compute, halo = _central_compute(spacing, work), 1
         slab = _slab_slices(volume, work)
@@ -491,11 +492,11 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
         single_thread_blas = _blas_single_thread() if _USE_BLAS else None
         if single_thread_blas is not None and volume.size >= _THREADED_MIN_VOXELS:
             compute, halo = _separable_compute_blas(kernels, volume.shape, work)
-            with single_thread_blas():
-                _run_slabs(volume, result, halo, slab, work, compute, progress, message)
-            return _shaped(result, out, original_ndim)
-        compute, halo = _separable_compute(kernels, work)
-    _run_slabs(volume, result, halo, slab, work, compute, progress, message)
+            context = single_thread_blas()
+        else:
+            compute, halo = _separable_compute(kernels, work)
+    with context:
+        _run_slabs(volume, result, halo, slab, work, compute, progress, f"gradient magnitude ({method})")
     return _shaped(result, out, original_ndim)
 
 

@@ -123,8 +123,7 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def _check_unit(path: str, vectors: np.ndarray, bvals: Optional[np.ndarray] = None,
-                tolerance: float = 1e-2) -> None:
+def _check_unit(path: str, vectors: np.ndarray, tolerance: float = 1e-2) -> None:
     norms = np.linalg.norm(vectors, axis=1)
     bad = (norms > 1e-6) & (np.abs(norms - 1.0) > tolerance)
     if np.any(bad):
