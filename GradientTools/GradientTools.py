@@ -365,7 +365,7 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
         """Suggested gradient-opacity points (renderer units) with the histogram and noise estimate.
 
         With ``visibleOnly`` and an existing volume rendering, only voxels its scalar opacity shows
-        are analysed. ``options`` go to GradientToolsLib.opacity.suggest_gradient_opacity
+        are analysed. ``options`` go to GradientToolsLib.suggest_gradient_opacity
         (e.g. ``suppression=1.5``).
         """
         propertyNode = None
@@ -422,9 +422,7 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
                                          progress=progress)
 
     def schemeReportText(self, scheme):
-        from GradientToolsLib import scheme_stats
-
-        return scheme_stats.format_report(scheme_stats.scheme_report(scheme))
+        return self.lib.format_report(self.lib.scheme_report(scheme))
 
     def showSchemeAsMarkups(self, scheme, radius="b-value", showAntipodes=False, replace=True):
         """One locked point list per shell, centred on the scene's origin; replaces the last preview."""
@@ -436,14 +434,10 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
                                            show_antipodes=showAntipodes)
 
     def readScheme(self, paths):
-        from GradientToolsLib import scheme_io
-
-        return scheme_io.read_scheme(paths)
+        return self.lib.read_scheme(paths)
 
     def writeScheme(self, scheme, prefix, fileFormat="fsl"):
-        from GradientToolsLib import scheme_io
-
-        return scheme_io.write_scheme(scheme, prefix, fileFormat)
+        return self.lib.write_scheme(scheme, prefix, fileFormat)
 
     def attachSchemeToDWI(self, dwiNode, scheme):
         self.mrml.attach_scheme_to_dwi(dwiNode, scheme)
@@ -514,7 +508,7 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
         self.assertTrue(all(y == 1.0 for _x, y in logic.mrml.gradient_opacity_points(display)))
         volumeProperty = display.GetVolumePropertyNode().GetVolumeProperty()
         self.assertEqual(volumeProperty.GetScalarOpacity().GetSize(), scalar)
-        from GradientToolsLib.phantoms import ct_phantom
+        from GradientToolsLib import ct_phantom
 
         image, _labels = ct_phantom(shape=(24, 40, 40), noise_std=20.0, seed=1)
         phantom = slicer.util.addVolumeFromArray(image, name="phantom")

@@ -1,7 +1,16 @@
 """GradientTools library: image gradients for volume rendering and diffusion gradient schemes.
 
 Everything here runs without Qt and without the Slicer application: numpy, scipy and vtk only
-(SimpleITK for command-line file I/O, slicer-core for :mod:`GradientToolsLib.mrml`).
+(SimpleITK for file I/O, matplotlib for :mod:`GradientToolsLib.figures`, slicer-core for
+:mod:`GradientToolsLib.mrml`).
+
+Packages, in the order imports flow (a package imports only from those before it):
+
+* ``errors``, ``progress``, ``_shared``: the error type, progress callbacks, validators, thread
+  limits, atomic files;
+* ``image`` (gradients for volume rendering) and ``diffusion`` (gradient schemes), independent;
+* ``mrml`` (the only place that imports ``slicer``) and ``figures`` (the only matplotlib user);
+* ``cli`` (the ``gradienttools`` command) and ``demo`` (``make demo``).
 
 Conventions used throughout:
 
@@ -21,25 +30,41 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it
 _EXPORTS = {
     "GradientToolsError": "errors",
-    "gradient_magnitude": "gradient",
-    "ct_phantom": "phantoms",
-    "Volume": "volume_io",
-    "read_volume": "volume_io",
-    "write_volume": "volume_io",
-    "suggest_gradient_opacity": "opacity",
-    "GradientOpacitySuggestion": "opacity",
-    "estimate_gradient_noise": "noise",
-    "write_volume_property": "volume_property",
-    "read_volume_property": "volume_property",
-    "electrostatic_directions": "electrostatic",
-    "multishell_scheme": "multishell",
-    "GradientScheme": "scheme",
-    "read_scheme": "scheme_io",
-    "write_scheme": "scheme_io",
-    "scheme_report": "scheme_stats",
+    # image gradients for volume rendering
+    "gradient_magnitude": "image.gradient",
+    "ct_phantom": "image.phantoms",
+    "Volume": "image.volume_io",
+    "read_volume": "image.volume_io",
+    "write_volume": "image.volume_io",
+    "suggest_gradient_opacity": "image.opacity",
+    "GradientOpacitySuggestion": "image.opacity",
+    "estimate_gradient_noise": "image.noise",
+    "write_volume_property": "image.volume_property",
+    "read_volume_property": "image.volume_property",
+    "points_to_string": "image.volume_property",
+    "string_to_points": "image.volume_property",
+    "visible_range": "image.volume_property",
+    # diffusion gradient schemes
+    "GradientScheme": "diffusion.scheme",
+    "parse_shells": "diffusion.shells",
+    "format_shells": "diffusion.shells",
+    "energy": "diffusion.energy",
+    "energy_half": "diffusion.energy",
+    "electrostatic_directions": "diffusion.electrostatic",
+    "multishell_scheme": "diffusion.multishell",
+    "generate_scheme": "diffusion.multishell",
+    "read_scheme": "diffusion.readers",
+    "write_scheme": "diffusion.writers",
+    "nrrd_dwi_header_lines": "diffusion.writers",
+    "scheme_report": "diffusion.report",
+    "format_report": "diffusion.report",
+    # MRML nodes (Slicer or slicer-core)
     "compute_gradient_magnitude": "mrml",
     "apply_gradient_opacity": "mrml",
     "scheme_to_markups": "mrml",
+    # figures (matplotlib)
+    "save_histogram_plot": "figures",
+    "plot_scheme": "figures",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -1,28 +1,34 @@
-"""Shared pytest fixtures and switches for the GradientTools suite."""
+"""Shared pytest fixtures of the GradientTools suite (helpers that are not fixtures: support.py)."""
 
 from __future__ import annotations
-
-import os
-import shutil
 
 import numpy as np
 import pytest
 
 
-def require_tool(name: str) -> str:
-    """Path of an external peer program (MRtrix3's dirstat, ...).
-
-    Skips when it is missing on a developer machine; under CI (GRADIENTTOOLS_REQUIRE_MRTRIX=1,
-    set by .ci/run, which installs mrtrix3) a missing tool is a failure, not a skip.
-    """
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("GRADIENTTOOLS_REQUIRE_MRTRIX"):
-            pytest.fail(f"{name} is required here (install mrtrix3) but is not on PATH")
-        pytest.skip(f"{name} not installed (apt-get install mrtrix3)")
-    return path
-
-
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def offscreen():
+    """One scene with Slicer's logics and an offscreen 3D view for the whole session (slicer-core)."""
+    pytest.importorskip("trame_slicer", reason="needs the 'slicer' extra")
+    from support import make_offscreen
+
+    view = make_offscreen()
+    yield view
+    view.close()
+
+
+@pytest.fixture
+def scene(offscreen):
+    """The session's scene, emptied of what the test added (singletons and defaults stay)."""
+    yield offscreen.scene
+    for class_name in ("vtkMRMLVolumeNode", "vtkMRMLMarkupsNode", "vtkMRMLPlotChartNode",
+                       "vtkMRMLPlotSeriesNode", "vtkMRMLTableNode", "vtkMRMLTransformNode"):
+        nodes = [offscreen.scene.GetNthNodeByClass(i, class_name)
+                 for i in range(offscreen.scene.GetNumberOfNodesByClass(class_name))]
+        for node in nodes:
+            offscreen.scene.RemoveNode(node)

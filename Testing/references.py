@@ -4,7 +4,8 @@ never the library):
 * :func:`vtk_gradient_magnitude`: vtkImageGradientMagnitude on a float64 copy, the peer that
   ``gradient_magnitude(method="central")`` must equal;
 * :func:`renderer_gradient`: the GPU ray caster's gradient (central differences per voxel step, edge
-  voxels replicated; shared/FACTS.md section 1), checked against vtkImageGradientMagnitude in the tests;
+  voxels replicated, as vtkVolumeShaderComposer.h computes it), checked against
+  vtkImageGradientMagnitude in the tests;
 * :func:`homogeneous_p99`: 99th percentile of that gradient inside every homogeneous region (labels
   eroded by 2 voxels, regions with at least 200 voxels);
 * :func:`boundary_medians`: median gradient of the boundary voxels between every pair of regions with

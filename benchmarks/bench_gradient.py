@@ -61,7 +61,7 @@ def _vtk_magnitude(image):
 
 def prepare(case, array, spacing, sigma):
     """Return a zero-argument callable running ``case``; what it needs is built here, untimed."""
-    from GradientToolsLib.gradient import gradient_magnitude
+    from GradientToolsLib.image.gradient import gradient_magnitude
 
     if case == "ours central":
         return lambda: gradient_magnitude(array, spacing)
@@ -124,7 +124,7 @@ def _import_everything():
     import vtk  # noqa: F401
     from vtk.util import numpy_support  # noqa: F401
 
-    import GradientToolsLib.gradient  # noqa: F401
+    import GradientToolsLib.image.gradient  # noqa: F401
 
 
 def _status_bytes(key):
@@ -223,7 +223,7 @@ def main():
         return child_time(args)
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    from GradientToolsLib.phantoms import ct_phantom
+    from GradientToolsLib.image.phantoms import ct_phantom
 
     n = args.size
     image, _ = ct_phantom((n, n, n), noise_std=20.0, correlation_mm=0.7, seed=0)

@@ -33,9 +33,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from references import boundary_medians, homogeneous_p99, renderer_gradient  # noqa: E402
 
-from GradientToolsLib.gradient import gradient_magnitude  # noqa: E402
-from GradientToolsLib.opacity import _clip_points, suggest_gradient_opacity  # noqa: E402
-from GradientToolsLib.phantoms import HU, ct_phantom, mri_phantom  # noqa: E402
+from GradientToolsLib.image.gradient import gradient_magnitude  # noqa: E402
+from GradientToolsLib.image.opacity import _clip_points, suggest_gradient_opacity  # noqa: E402
+from GradientToolsLib.image.phantoms import HU, ct_phantom, mri_phantom  # noqa: E402
 
 TARGET_RATIO = 0.3
 

@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from GradientToolsLib import electrostatic_directions, multishell_scheme
-from GradientToolsLib.electrostatic import energy
+from GradientToolsLib.diffusion.energy import energy
 
 SPEED_TARGET = 0.25  # x dirgen's time, N = 64 and 128
 TARGET_300 = (171884.31, 10.0)  # E_full, seconds

@@ -30,7 +30,7 @@ ICON_PATHS = (os.path.join(ROOT, "GradientTools", "Resources", "Icons", "Gradien
 
 def make_icon(size: int = 128) -> None:
     from GradientToolsLib.demo import slicer_scene
-    from GradientToolsLib.render import OffscreenSlicer
+    from GradientToolsLib.mrml.offscreen import OffscreenSlicer
 
     offscreen = OffscreenSlicer(size, size, background=slicer_scene.BACKGROUND)
     try:
@@ -39,7 +39,7 @@ def make_icon(size: int = 128) -> None:
         image = slicer_scene.render_scheme(offscreen, markups)
     finally:
         offscreen.close()
-    from GradientToolsLib.render import write_png
+    from GradientToolsLib.mrml.offscreen import write_png
 
     for path in ICON_PATHS:
         write_png(path, image)

@@ -9,9 +9,10 @@ from typing import List
 
 import numpy as np
 
-from ..opacity import save_histogram_plot, suggest_gradient_opacity
-from ..phantoms import ct_phantom
-from ..volume_property import FLAT, points_to_string, write_volume_property
+from ..figures import save_histogram_plot
+from ..image.opacity import suggest_gradient_opacity
+from ..image.phantoms import ct_phantom
+from ..image.volume_property import FLAT, write_volume_property
 
 TITLE = "Gradient opacity from the data, rendered flat vs suggested (issue 3)"
 ORDER = 20
@@ -25,25 +26,17 @@ PRESET = "CT-Muscle"
 
 
 def _render_pair(image: np.ndarray, suggestion, folder: str) -> List[str]:
-    import slicer
-    import vtk
-
-    from ..render import OffscreenSlicer, write_png
+    from ..mrml import apply_gradient_opacity
+    from ..mrml.offscreen import OffscreenSlicer, write_png
 
     written = []
     with OffscreenSlicer(560, 440) as view:
         node = view.add_volume(image, spacing=SPACING, name="phantom")
         display = view.show_volume_rendering(node, PRESET)
         view.reset_camera("anterior", azimuth=30, elevation=20)
-        property_node = display.GetVolumePropertyNode()
         images = []
         for label, points in (("flat", FLAT), ("suggested", suggestion.points)):
-            function = vtk.vtkPiecewiseFunction()
-            slicer.vtkMRMLVolumePropertyNode.GetPiecewiseFunctionFromString(points_to_string(points),
-                                                                            function)
-            was = property_node.StartModify()
-            property_node.SetGradientOpacity(function)
-            property_node.EndModify(was)
+            apply_gradient_opacity(display, points)
             path = os.path.join(folder, f"opacity-render-{label}.png")
             images.append(view.render(path))
             written.append(path)

@@ -30,7 +30,7 @@ VOLUME_RENDERING_PRESET = "CT-Muscle"
 def build_ct_scene(offscreen, seed: int = 0):
     """Add the phantom, its gradient magnitude and a CT-Muscle rendering; return nodes and suggestion."""
     from .. import mrml
-    from ..phantoms import ct_phantom
+    from ..image.phantoms import ct_phantom
 
     image, _ = ct_phantom(shape=PHANTOM_SHAPE, spacing=PHANTOM_SPACING, noise_std=PHANTOM_NOISE, seed=seed)
     ct = offscreen.add_volume(image, spacing=PHANTOM_SPACING, name="CT phantom")
@@ -56,13 +56,14 @@ def render_opacity_comparison(offscreen, nodes, width: int) -> np.ndarray:
 
 def render_gradient_volume(offscreen, nodes) -> np.ndarray:
     """The gradient-magnitude volume rendered alone (boundaries bright, noise dim)."""
-    import slicer.util
     import vtk
+
+    from .. import mrml
 
     nodes["display"].SetVisibility(False)
     gradient = nodes["gradient"]
     display = offscreen.show_volume_rendering(gradient, "CT-AAA")
-    values = np.asarray(slicer.util.arrayFromVolume(gradient))
+    values = np.asarray(mrml.volume_array(gradient))
     low, high = np.percentile(values, [90.0, 99.9])
     prop = display.GetVolumePropertyNode().GetVolumeProperty()
     opacity = vtk.vtkPiecewiseFunction()
@@ -103,7 +104,7 @@ def render_scheme(offscreen, markups) -> np.ndarray:
 def write_images(output_dir: str, width: int = 640, height: int = 480, seed: int = 0) -> Dict[str, str]:
     """Render the three views into ``output_dir``; save the scene in ``output_dir/slicer-scene``."""
     from .. import mrml
-    from ..render import OffscreenSlicer, write_png
+    from ..mrml.offscreen import OffscreenSlicer, write_png
 
     os.makedirs(output_dir, exist_ok=True)
     written: Dict[str, str] = {}

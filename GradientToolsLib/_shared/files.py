@@ -1,0 +1,46 @@
+"""Writing output files so that a failure never leaves a partial file behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from typing import Iterator
+
+from ..errors import GradientToolsError
+
+
+def check_output_folder(path: str) -> str:
+    """The folder an output ``path`` (or prefix) goes into; an error naming it if it does not exist.
+
+    Commands call it before long work so that a bad path fails at once.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise GradientToolsError(f"output folder does not exist: {folder}")
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, suffix: str = "") -> Iterator[str]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
+
+    ``suffix`` is appended to the temporary name so that writers which choose the format from the
+    extension (SimpleITK, VTK) see the right one; by default the extension of ``path`` is kept.
+    """
+    path = os.fspath(path)
+    directory = check_output_folder(path)
+    base = os.path.basename(path)
+    if not suffix:
+        # keep compound extensions such as .nii.gz or .vp.json
+        dot = base.find(".")
+        suffix = base[dot:] if dot > 0 else ""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + base.split(".")[0] + "-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise

@@ -1,1 +1,0 @@
-"""Subcommands of ``gradienttools``; see :mod:`GradientToolsLib.cli` for the contract."""

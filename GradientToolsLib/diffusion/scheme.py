@@ -1,0 +1,136 @@
+"""The diffusion gradient scheme: b-values and unit directions in acquisition order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+import numpy as np
+
+from ..errors import GradientToolsError
+
+#: b-values at or below this (s/mm^2) count as b=0 volumes unless told otherwise
+DEFAULT_B0_THRESHOLD = 50.0
+#: b-values closer than this (s/mm^2) to their neighbour in sorted order belong to one shell
+DEFAULT_SHELL_TOLERANCE = 100.0
+#: how far |v| may be from 1 (or 0 for b=0 volumes) and still count as a unit (zero) vector
+UNIT_TOLERANCE = 1e-3
+
+
+@dataclass
+class GradientScheme:
+    """A diffusion-weighting scheme in acquisition order.
+
+    Attributes
+    ----------
+    bvals : ndarray, shape (M,), float64
+        b-value of each volume in s/mm^2, non-negative.
+    bvecs : ndarray, shape (M, 3), float64
+        unit gradient direction of each volume (x, y, z), or (0, 0, 0) for a b=0 volume. Directions
+        are in whatever frame the source used (FSL: image axes; MRtrix: scanner axes).
+
+    Construction copies and validates both arrays (shapes, finite values, non-negative b, unit or
+    zero vectors) and raises :class:`GradientToolsError` naming the problem. Vectors within
+    ``UNIT_TOLERANCE`` of unit length are renormalised exactly.
+    """
+
+    bvals: np.ndarray
+    bvecs: np.ndarray
+
+    def __post_init__(self) -> None:
+        try:
+            bvals = np.array(self.bvals, dtype=np.float64)
+            bvecs = np.array(self.bvecs, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise GradientToolsError(f"scheme arrays are not numeric: {exc}") from None
+        if bvals.ndim != 1:
+            raise GradientToolsError(f"bvals must be one-dimensional, got shape {bvals.shape}")
+        if bvecs.ndim != 2 or bvecs.shape[1] != 3:
+            raise GradientToolsError(f"bvecs must have shape (M, 3), got {bvecs.shape}")
+        if bvecs.shape[0] != bvals.shape[0]:
+            raise GradientToolsError(
+                f"{bvals.shape[0]} b-values but {bvecs.shape[0]} gradient vectors")
+        if bvals.size == 0:
+            raise GradientToolsError("the scheme has no volumes")
+        if not np.all(np.isfinite(bvals)) or not np.all(np.isfinite(bvecs)):
+            raise GradientToolsError("the scheme contains non-finite values (nan or inf)")
+        if np.any(bvals < 0):
+            i = int(np.flatnonzero(bvals < 0)[0])
+            raise GradientToolsError(f"negative b-value {bvals[i]:g} at volume {i}")
+        norms = np.linalg.norm(bvecs, axis=1)
+        zero = norms <= UNIT_TOLERANCE
+        bad = ~zero & (np.abs(norms - 1.0) > UNIT_TOLERANCE)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise GradientToolsError(
+                f"gradient vector {i} has length {norms[i]:.6g}, expected a unit vector (or 0 0 0 for b=0)")
+        weighted_zero = zero & (bvals > DEFAULT_B0_THRESHOLD)
+        if np.any(weighted_zero):
+            i = int(np.flatnonzero(weighted_zero)[0])
+            raise GradientToolsError(f"volume {i} has b={bvals[i]:g} but a zero gradient vector")
+        bvecs[zero] = 0.0
+        bvecs[~zero] /= norms[~zero, None]
+        self.bvals = bvals
+        self.bvecs = bvecs
+
+    @property
+    def n(self) -> int:
+        """Number of volumes M."""
+        return int(self.bvals.shape[0])
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def b_max(self) -> float:
+        """Largest b-value in s/mm^2."""
+        return float(self.bvals.max())
+
+    def b0_indices(self, b0_threshold: float = DEFAULT_B0_THRESHOLD) -> np.ndarray:
+        """Indices (int64, acquisition order) of volumes with b <= ``b0_threshold`` or a zero vector."""
+        zero = np.linalg.norm(self.bvecs, axis=1) == 0.0
+        return np.flatnonzero((self.bvals <= b0_threshold) | zero)
+
+    def shell_indices(self, b0_threshold: float = DEFAULT_B0_THRESHOLD,
+                      tolerance: Optional[float] = None) -> Dict[int, np.ndarray]:
+        """Group the diffusion-weighted volumes into shells.
+
+        Parameters
+        ----------
+        b0_threshold : float
+            b-values (s/mm^2) at or below this are b=0 volumes and belong to no shell.
+        tolerance : float, optional
+            b-values closer than this (s/mm^2) to the next one in sorted order join its shell
+            (single-linkage clustering). Default ``DEFAULT_SHELL_TOLERANCE`` (100).
+
+        Returns
+        -------
+        dict
+            ``{nominal_b: indices}`` in increasing nominal b, where nominal b is the cluster's median
+            b-value rounded to an integer and indices are int64 arrays in acquisition order.
+        """
+        tol = DEFAULT_SHELL_TOLERANCE if tolerance is None else float(tolerance)
+        b0 = np.zeros(self.n, dtype=bool)
+        b0[self.b0_indices(b0_threshold)] = True
+        weighted = np.flatnonzero(~b0)
+        if weighted.size == 0:
+            return {}
+        order = weighted[np.argsort(self.bvals[weighted], kind="stable")]
+        sorted_b = self.bvals[order]
+        breaks = np.flatnonzero(np.diff(sorted_b) > tol) + 1
+        shells: Dict[int, np.ndarray] = {}
+        for group in np.split(order, breaks):
+            nominal = int(round(float(np.median(self.bvals[group]))))
+            idx = np.sort(group)
+            if nominal in shells:  # two clusters rounding to the same value: merge
+                idx = np.sort(np.concatenate([shells[nominal], idx]))
+            shells[nominal] = idx
+        return dict(sorted(shells.items()))
+
+    def shell_directions(self, b0_threshold: float = DEFAULT_B0_THRESHOLD,
+                         tolerance: Optional[float] = None) -> Dict[int, np.ndarray]:
+        """``{nominal_b: (K, 3) unit directions}`` for each shell, in acquisition order."""
+        return {b: self.bvecs[idx] for b, idx in self.shell_indices(b0_threshold, tolerance).items()}
+
+    def copy(self) -> GradientScheme:
+        return GradientScheme(self.bvals.copy(), self.bvecs.copy())

@@ -1,0 +1,88 @@
+"""Shells of a scheme as people write them: "b:count" items (s/mm^2 and a number of directions).
+
+The one parser for the command line (``--shell 1000:30``), the Slicer panel's shells table
+(stored as "1000:30, 2000:60") and the Python API (``{1000: 30, 2000: 60}`` or
+``[(1000, 30), (2000, 60)]``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Mapping, Tuple, Union
+
+from ..errors import GradientToolsError
+
+Shells = List[Tuple[float, int]]
+ShellSpec = Union[str, Mapping, "list[tuple[float, int]]"]
+
+
+def check_shell(b_value, count, text=None) -> Tuple[float, int]:
+    """(b, count) with b a positive finite number (s/mm^2) and count an integer >= 1.
+
+    ``text`` is the item as written, quoted in the error messages.
+    """
+    where = f"shell {text!r}" if text is not None else "shell"
+    try:
+        b = float(b_value)
+    except (TypeError, ValueError):
+        raise GradientToolsError(f"{where}: b-value {b_value!r} is not a number") from None
+    if not (math.isfinite(b) and b > 0):
+        raise GradientToolsError(f"{where}: b-value must be positive, got {b_value!r}")
+    try:
+        integral = not isinstance(count, bool) and float(count).is_integer()
+    except (TypeError, ValueError, OverflowError):
+        integral = False
+    if not integral:
+        raise GradientToolsError(f"{where}: direction count must be a positive integer, got {count!r}")
+    if int(float(count)) < 1:
+        raise GradientToolsError(f"{where}: direction count must be at least 1, got {count!r}")
+    return b, int(float(count))
+
+
+def parse_shell(text: str) -> Tuple[float, int]:
+    """One "B:N" item, e.g. "1000:30" -> (1000.0, 30)."""
+    item = str(text).strip()
+    pieces = item.split(":")
+    if len(pieces) != 2:
+        raise GradientToolsError(f"a shell is B:N, 'b-value:directions' (e.g. 1000:30), got {item!r}")
+    b_text, n_text = (p.strip() for p in pieces)
+    try:
+        count = float(n_text)
+    except ValueError:
+        raise GradientToolsError(f"shell {item!r}: direction count {n_text!r} is not a number") from None
+    try:
+        b_value = float(b_text)
+    except ValueError:
+        raise GradientToolsError(f"shell {item!r}: b-value {b_text!r} is not a number") from None
+    return check_shell(b_value, count, item)
+
+
+def parse_shells(spec: ShellSpec) -> Shells:
+    """Shells as ``[(b, count), ...]`` in the order given.
+
+    ``spec``: text "b:count, b:count" (commas or semicolons between items; empty text gives []),
+    a mapping ``{b: count}`` or a sequence of (b, count) pairs. b-values must differ.
+    """
+    if isinstance(spec, str):
+        items = [parse_shell(part) for part in spec.replace(";", ",").split(",") if part.strip()]
+    else:
+        pairs = spec.items() if isinstance(spec, Mapping) else spec
+        try:
+            items = [check_shell(b, n) for b, n in pairs]
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, GradientToolsError):
+                raise
+            raise GradientToolsError(
+                f"shells must be {{b: count}} or (b, count) pairs, got {spec!r}") from None
+    seen = set()
+    for b, _ in items:
+        if b in seen:
+            raise GradientToolsError(f"shell b={b:g} is given twice")
+        seen.add(b)
+    return items
+
+
+def format_shells(shells) -> str:
+    """Inverse of :func:`parse_shells`: "b:count, b:count"."""
+    items = shells.items() if isinstance(shells, Mapping) else shells
+    return ", ".join(f"{float(b):g}:{int(n)}" for b, n in items)

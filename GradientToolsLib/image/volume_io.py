@@ -1,0 +1,248 @@
+"""Reading and writing scalar volumes (NRRD, NIfTI, MetaImage) with their geometry, via SimpleITK.
+
+A :class:`Volume` holds the voxel array in Slicer's K,J,I order and the geometry as SimpleITK (ITK)
+gives it: spacing in I,J,K order (mm), origin and direction cosines in ITK's LPS convention.
+:meth:`Volume.ijk_to_ras` gives the 4x4 matrix Slicer's volume nodes use.
+
+SimpleITK is imported only when a file is read or written, so the rest of the library does not need it.
+Geometry round-trips through NRRD and MHA to double precision (NRRD stores direction times spacing, so
+an oblique volume's spacing and direction may move by an ulp); NIfTI stores it in single precision,
+so expect changes of about 1e-7 relative there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy
+
+from .._shared.files import atomic_output, check_output_folder
+from ..errors import GradientToolsError
+
+#: file endings :func:`write_volume` accepts (single-file formats, so writes can be atomic)
+WRITE_EXTENSIONS = (".nrrd", ".nii", ".nii.gz", ".mha")
+
+# LPS (ITK) <-> RAS (Slicer): flip the first two world axes
+_LPS_TO_RAS = numpy.diag([-1.0, -1.0, 1.0])
+
+
+def _identity() -> numpy.ndarray:
+    return numpy.eye(3)
+
+
+@dataclass
+class Volume:
+    """A scalar volume and its geometry.
+
+    Attributes
+    ----------
+    array : numpy.ndarray
+        Voxel values, shape (K, J, I) (slices, rows, columns), any real numeric type.
+    spacing : tuple of 3 floats
+        Voxel size in I,J,K order, mm.
+    origin : numpy.ndarray, shape (3,)
+        World position of voxel (0, 0, 0) in LPS millimetres (ITK convention).
+    direction : numpy.ndarray, shape (3, 3)
+        Direction cosines in LPS; column c is the world direction of index axis c (I, J, K).
+    """
+
+    array: numpy.ndarray
+    spacing: Tuple[float, float, float] = (1.0, 1.0, 1.0)
+    origin: numpy.ndarray = field(default_factory=lambda: numpy.zeros(3))
+    direction: numpy.ndarray = field(default_factory=_identity)
+
+    def __post_init__(self) -> None:
+        self.spacing = tuple(float(s) for s in self.spacing)
+        self.origin = numpy.array(self.origin, dtype=numpy.float64).reshape(3)
+        self.direction = numpy.array(self.direction, dtype=numpy.float64).reshape(3, 3)
+
+    def ijk_to_lps(self) -> numpy.ndarray:
+        """4x4 matrix from voxel index (I, J, K, 1) to LPS world millimetres."""
+        m = numpy.eye(4)
+        m[:3, :3] = self.direction @ numpy.diag(self.spacing)
+        m[:3, 3] = self.origin
+        return m
+
+    def ijk_to_ras(self) -> numpy.ndarray:
+        """4x4 matrix from voxel index (I, J, K, 1) to RAS millimetres, as Slicer's IJKToRAS."""
+        m = self.ijk_to_lps()
+        m[:3, :] = _LPS_TO_RAS @ m[:3, :]
+        return m
+
+    def with_array(self, array: numpy.ndarray) -> Volume:
+        """A new Volume with the same geometry and another array of the same shape."""
+        if tuple(array.shape) != tuple(self.array.shape):
+            raise GradientToolsError(
+                f"array shape {array.shape} differs from the volume's {self.array.shape}")
+        return Volume(array, self.spacing, self.origin.copy(), self.direction.copy())
+
+
+def _sitk():
+    try:
+        import SimpleITK
+    except ImportError:  # pragma: no cover - SimpleITK is a dependency
+        raise GradientToolsError(
+            "reading and writing image files needs SimpleITK (pip install SimpleITK)") from None
+    return SimpleITK
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    # ITK messages start with a file/line location; the last line usually says what went wrong
+    for line in reversed(lines):
+        if line and not line.startswith("itk::") and "Description:" not in line[:12]:
+            return line[:200]
+    return lines[-1][:200] if lines else type(exc).__name__
+
+
+def read_volume(path: Union[str, os.PathLike]) -> Volume:
+    """Read a scalar volume from NRRD, NIfTI, MetaImage (or any file SimpleITK reads).
+
+    A 2-D image becomes a one-slice volume (shape (1, J, I), slice spacing 1 mm).
+
+    Raises
+    ------
+    GradientToolsError
+        naming the file, when it is missing, unreadable, not an image, has more than one component
+        per voxel (vector, RGB, DWI), more than three dimensions, or complex values.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise GradientToolsError(f"input file not found: {path}")
+    if os.path.isdir(path):
+        raise GradientToolsError(f"input is a folder, not an image file: {path}")
+    sitk = _sitk()
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise GradientToolsError(f"cannot read image file {path}: {_first_line(exc)}") from None
+    components = reader.GetNumberOfComponents()
+    dimension = reader.GetDimension()
+    if components != 1:
+        raise GradientToolsError(
+            f"{path} has {components} components per voxel (a vector, colour or diffusion image); "
+            "a scalar volume is needed")
+    if dimension not in (2, 3):
+        raise GradientToolsError(f"{path} is a {dimension}-D image; a 2-D or 3-D scalar volume is needed")
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        raise GradientToolsError(f"cannot read image file {path}: {_first_line(exc)}") from None
+    array = sitk.GetArrayFromImage(image)
+    if array.dtype.kind == "c":
+        raise GradientToolsError(f"{path} holds complex values; a real scalar volume is needed")
+    spacing = list(image.GetSpacing())
+    origin = list(image.GetOrigin())
+    direction = numpy.array(image.GetDirection(), dtype=numpy.float64).reshape(dimension, dimension)
+    if dimension == 2:
+        array = array[numpy.newaxis]
+        spacing.append(1.0)
+        origin.append(0.0)
+        direction3 = numpy.eye(3)
+        direction3[:2, :2] = direction
+        direction = direction3
+    return Volume(array, tuple(spacing), numpy.array(origin), direction)
+
+
+def _geometry_triple(name: str, values, positive: bool) -> Tuple[float, float, float]:
+    try:
+        items = tuple(float(v) for v in numpy.asarray(values, dtype=numpy.float64).reshape(-1))
+    except (TypeError, ValueError):
+        raise GradientToolsError(f"{name} must be three numbers, got {values!r}") from None
+    if len(items) != 3 or not all(numpy.isfinite(items)):
+        raise GradientToolsError(f"{name} must be three finite numbers, got {values!r}")
+    if positive and min(items) <= 0:
+        raise GradientToolsError(f"{name} must be positive, got {values!r}")
+    return items
+
+
+def _output_extension(path: str) -> str:
+    lower = path.lower()
+    for ext in WRITE_EXTENSIONS:
+        if lower.endswith(ext):
+            return ext
+    raise GradientToolsError(
+        f"unsupported output format: {os.path.basename(path)} (use {', '.join(WRITE_EXTENSIONS)})")
+
+
+def check_output_path(path: Union[str, os.PathLike]) -> str:
+    """Fail early (before long work) when :func:`write_volume` could not write ``path``.
+
+    Checks the format (file ending) and that the folder exists and is writable; returns the ending.
+    """
+    path = os.fspath(path)
+    ext = _output_extension(path)
+    folder = check_output_folder(path)
+    if not os.access(folder, os.W_OK):
+        raise GradientToolsError(f"output folder is not writable: {folder}")
+    if os.path.isdir(path):
+        raise GradientToolsError(f"output is a folder: {path}")
+    return ext
+
+
+def write_volume(path: Union[str, os.PathLike], volume_or_array, like: Optional[Volume] = None, *,
+                 spacing: Optional[Sequence[float]] = None, origin: Optional[Sequence[float]] = None,
+                 direction=None, compress: bool = False) -> str:
+    """Write a volume atomically (no partial file is ever left at ``path``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; the ending chooses the format: one of :data:`WRITE_EXTENSIONS`.
+    volume_or_array : Volume or numpy.ndarray
+        What to write. An array (K,J,I; a 2-D array is written as one slice) takes its geometry from
+        ``like``, then from the keyword arguments, else unit spacing, zero origin, identity direction.
+    like : Volume, optional
+        Geometry donor for an array.
+    spacing, origin, direction : optional
+        Geometry (I,J,K spacing in mm; LPS origin; 3x3 LPS direction cosines); override ``like`` and
+        the Volume's own geometry.
+    compress : bool
+        Ask the writer to compress (gzip for NRRD/MHA); ``.nii.gz`` is always compressed.
+
+    Returns
+    -------
+    str : the path written.
+    """
+    path = os.fspath(path)
+    ext = _output_extension(path)
+    if isinstance(volume_or_array, Volume):
+        volume = volume_or_array
+    else:
+        array = numpy.asarray(volume_or_array)
+        if array.ndim == 2:
+            array = array[numpy.newaxis]
+        geometry = like if like is not None else Volume(numpy.empty((0, 0, 0)))
+        volume = Volume(array, geometry.spacing, geometry.origin, geometry.direction)
+    array = numpy.asarray(volume.array)
+    if array.ndim != 3:
+        raise GradientToolsError(f"a volume must be a 3-D array (K, J, I), got shape {array.shape}")
+    if array.dtype == numpy.bool_:
+        array = array.astype(numpy.uint8)
+    elif array.dtype == numpy.float16:
+        array = array.astype(numpy.float32)
+    elif array.dtype.kind not in "iuf":
+        raise GradientToolsError(f"cannot write voxels of type {array.dtype}; a real numeric type is needed")
+    spacing = _geometry_triple("spacing", volume.spacing if spacing is None else spacing, True)
+    origin = _geometry_triple("origin", volume.origin if origin is None else origin, False)
+    direction = numpy.asarray(volume.direction if direction is None else direction, dtype=numpy.float64)
+    if direction.shape != (3, 3) or not numpy.all(numpy.isfinite(direction)):
+        raise GradientToolsError("direction must be a finite 3x3 matrix")
+    if abs(numpy.linalg.det(direction)) < 1e-6:
+        raise GradientToolsError("direction matrix is singular")
+
+    sitk = _sitk()
+    image = sitk.GetImageFromArray(numpy.ascontiguousarray(array), isVector=False)
+    image.SetSpacing(spacing)
+    image.SetOrigin(origin)
+    image.SetDirection(tuple(direction.reshape(-1)))
+    with atomic_output(path, suffix=ext) as tmp:
+        try:
+            sitk.WriteImage(image, tmp, compress or ext == ".nii.gz")
+        except RuntimeError as exc:
+            raise GradientToolsError(f"cannot write {path}: {_first_line(exc)}") from None
+    return path

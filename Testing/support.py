@@ -1,0 +1,69 @@
+"""Helpers shared by the suite (import them as ``from support import ...``; fixtures are in conftest):
+
+* :func:`require_tool`: an external peer program (MRtrix3's dirstat, ...), or a skip / CI failure;
+* :func:`run_cli`: the one way tests run the ``gradienttools`` command, in-process or as a real
+  process, returning (exit status, stdout, stderr);
+* :func:`make_offscreen`: a MRML scene with Slicer's logics and an offscreen 3D view.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+from typing import NamedTuple
+
+import pytest
+
+
+def require_tool(name: str) -> str:
+    """Path of an external peer program.
+
+    Skips when it is missing on a developer machine; under CI (GRADIENTTOOLS_REQUIRE_MRTRIX=1,
+    set by .ci/run, which installs mrtrix3) a missing tool is a failure, not a skip.
+    """
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("GRADIENTTOOLS_REQUIRE_MRTRIX"):
+            pytest.fail(f"{name} is required here (install mrtrix3) but is not on PATH")
+        pytest.skip(f"{name} not installed (apt-get install mrtrix3)")
+    return path
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args, process: bool = False, stdin: str = "") -> CliResult:
+    """Run ``gradienttools ARGS``: exit status, stdout and stderr.
+
+    In-process by default (``GradientToolsLib.cli.main``, argparse's SystemExit caught); with
+    ``process=True`` as a real ``python -m GradientToolsLib`` process (tracebacks, signals and
+    interpreter shutdown included).
+    """
+    argv = [str(a) for a in args]
+    if process:
+        done = subprocess.run([sys.executable, "-m", "GradientToolsLib", *argv], capture_output=True,
+                              text=True, input=stdin)
+        return CliResult(done.returncode, done.stdout, done.stderr)
+    from GradientToolsLib.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse: usage errors and --help
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    return CliResult(int(code), out.getvalue(), err.getvalue())
+
+
+def make_offscreen(width: int = 200, height: int = 200, background=(0.0, 0.0, 0.0)):
+    """A scene with Slicer's logics and one offscreen 3D view (GradientToolsLib.mrml.offscreen)."""
+    from GradientToolsLib.mrml.offscreen import OffscreenSlicer
+
+    return OffscreenSlicer(width, height, background=background)
