@@ -16,9 +16,10 @@ from typing import List, Mapping, Optional
 import numpy as np
 
 from .._shared.threads import single_blas_thread
+from .._shared.validate import check_int, check_seed
 from ..errors import GradientToolsError
 from ..progress import ProgressCallback, report, scaled
-from .electrostatic import electrostatic_directions
+from .electrostatic import check_direction_count, electrostatic_directions
 from .energy import energy
 from .optimizer import optimize_directions
 from .order import canonical_signs, greedy_order, interleave_slots, optimize_polarity, place_b0
@@ -26,6 +27,8 @@ from .scheme import GradientScheme
 from .shells import parse_shells
 from .sphere import as_unit, random_directions
 
+#: the most b=0 volumes of a scheme (more is not an acquisition but a typo)
+MAX_B0 = 1000
 #: stop balancing once every relative excess (union and shells) is below this
 _BALANCED = 0.0015
 
@@ -186,14 +189,12 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
     if not isinstance(shells, Mapping) or len(shells) == 0:
         raise GradientToolsError("shells must be a non-empty mapping {b-value: count}")
     parsed = dict(sorted(parse_shells(shells)))
-    try:
-        b0 = int(b0)
-    except (TypeError, ValueError):
-        raise GradientToolsError(f"b0 count must be an integer, got {b0!r}") from None
-    if b0 < 0:
-        raise GradientToolsError(f"b0 count must not be negative, got {b0}")
-    if b0_every is not None and int(b0_every) < 1:
-        raise GradientToolsError(f"b0 spacing must be at least 1, got {b0_every}")
+    b0 = check_int(b0, "b0 count", minimum=0, maximum=MAX_B0)
+    if b0_every is not None:
+        b0_every = check_int(b0_every, "b0 spacing", minimum=1)
+    restarts = check_int(restarts, "restarts", minimum=1)
+    seed = check_seed(seed)
+    check_direction_count(sum(parsed.values()), "the number of diffusion-weighted directions")
     bvalues = list(parsed)
     counts = [parsed[b] for b in bvalues]
     fixed_list = [None] * len(bvalues)
