@@ -19,6 +19,8 @@ def attach_scheme_to_dwi(dwi_node, scheme) -> None:
     number of volumes of the scheme. The measurement frame is left as it is.
     """
     require_node(dwi_node, "vtkMRMLDiffusionWeightedVolumeNode", "DWI volume")
+    if not isinstance(scheme, GradientScheme):
+        raise GradientToolsError(f"scheme: expected a GradientScheme, got {type(scheme).__name__}")
     bvals = np.asarray(scheme.bvals, dtype=float)
     bvecs = np.asarray(scheme.bvecs, dtype=float)
     image = dwi_node.GetImageData()

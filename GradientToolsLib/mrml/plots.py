@@ -11,7 +11,7 @@ import vtk
 from vtk.util import numpy_support
 
 from ..errors import GradientToolsError
-from ._nodes import ATTRIBUTE_PREFIX
+from ._nodes import ATTRIBUTE_PREFIX, require_scene
 
 
 def _table_from_columns(table_node, columns: Dict[str, np.ndarray]) -> None:
@@ -50,6 +50,7 @@ def gradient_histogram_plot(scene, suggestion, chart_node=None, name: str = "Gra
     vtkMRMLPlotChartNode
         The chart; its series are named "<name> counts" and "<name> opacity".
     """
+    require_scene(scene)
     counts = np.asarray(suggestion.histogram_counts, dtype=float)
     edges = np.asarray(suggestion.histogram_edges, dtype=float)
     if counts.ndim != 1 or edges.shape != (counts.size + 1,):
