@@ -154,6 +154,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except MemoryError:
         sys.stderr.write(f"{command}: error: not enough memory for this request (nothing was written)\n")
         return EXIT_BAD_INPUT
+    except ImportError as exc:  # e.g. a shared library that cannot be mapped under a memory limit
+        sys.stderr.write(f"{command}: error: cannot load a library it needs ({_error_line(exc)})\n")
+        return EXIT_BAD_INPUT
     except RecursionError as exc:  # pragma: no cover - deeply nested input
         sys.stderr.write(f"{command}: error: input too deeply nested ({exc})\n")
         return EXIT_BAD_INPUT

@@ -342,3 +342,27 @@ def check_complete(path: str) -> None:
     except OSError as exc:
         raise GradientToolsError(f"cannot read {path}: {exc.strerror or exc}") from None
 
+
+def volume_info(path: str) -> dict:
+    """What a volume file's header says, without reading the voxels: ``size`` (I, J, K, ...),
+    ``components``, ``bytes_per_value`` and ``voxels``, read by SimpleITK."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(os.fspath(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return {}
+    size = tuple(int(n) for n in reader.GetSize())
+    voxels = 1
+    for n in size:
+        voxels *= n
+    pixel = sitk.GetPixelIDValueAsString(reader.GetPixelID())
+    bytes_per_value = next((b for key, b in (("64", 8), ("32", 4), ("16", 2), ("8", 1)) if key in pixel), 8)
+    if "double" in pixel:
+        bytes_per_value = 8
+    elif "float" in pixel:
+        bytes_per_value = 4
+    return {"size": size, "components": int(reader.GetNumberOfComponents()),
+            "bytes_per_value": bytes_per_value, "voxels": voxels}

@@ -19,7 +19,9 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy
 
 from .._shared.files import atomic_output, check_output_folder
+from .._shared.validate import check_spacing
 from ..errors import GradientToolsError
+from .volume_files import check_complete
 
 #: file endings :func:`write_volume` accepts (single-file formats, so writes can be atomic)
 WRITE_EXTENSIONS = (".nrrd", ".nii", ".nii.gz", ".mha")
@@ -54,9 +56,15 @@ class Volume:
     direction: numpy.ndarray = field(default_factory=_identity)
 
     def __post_init__(self) -> None:
-        self.spacing = tuple(float(s) for s in self.spacing)
-        self.origin = numpy.array(self.origin, dtype=numpy.float64).reshape(3)
-        self.direction = numpy.array(self.direction, dtype=numpy.float64).reshape(3, 3)
+        self.spacing = check_spacing(self.spacing, "Volume spacing")
+        self.origin = numpy.array(_geometry_triple("Volume origin", self.origin, False))
+        direction = numpy.asarray(self.direction, dtype=numpy.float64)
+        if direction.shape != (3, 3) or not numpy.all(numpy.isfinite(direction)):
+            raise GradientToolsError(
+                f"Volume direction must be a finite 3x3 matrix, got shape {direction.shape}")
+        if abs(numpy.linalg.det(direction)) < 1e-6:
+            raise GradientToolsError("Volume direction matrix is singular")
+        self.direction = direction.copy()
 
     def ijk_to_lps(self) -> numpy.ndarray:
         """4x4 matrix from voxel index (I, J, K, 1) to LPS world millimetres."""
@@ -113,6 +121,7 @@ def read_volume(path: Union[str, os.PathLike]) -> Volume:
         raise GradientToolsError(f"input file not found: {path}")
     if os.path.isdir(path):
         raise GradientToolsError(f"input is a folder, not an image file: {path}")
+    check_complete(path)
     sitk = _sitk()
     reader = sitk.ImageFileReader()
     reader.SetFileName(path)
