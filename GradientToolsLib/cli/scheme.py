@@ -59,10 +59,12 @@ def _positive_int(text: str) -> int:
 
 
 def add_arguments(parser) -> None:
+    from ..diffusion.electrostatic import LIMIT_REASON, MAX_DIRECTIONS
     from ..diffusion.formats import FORMATS
 
     parser.add_argument("--shell", action="append", type=_shell_argument, required=True, metavar="B:N",
-                        help="a shell of N directions at b = B s/mm^2 (repeatable)")
+                        help="a shell of N directions at b = B s/mm^2 (repeatable; at most "
+                             f"{MAX_DIRECTIONS} directions in all: {LIMIT_REASON})")
     parser.add_argument("--b0", type=_non_negative_int, default=1, metavar="K",
                         help="number of b=0 volumes (default: %(default)s)")
     parser.add_argument("--b0-every", type=_positive_int, default=None, metavar="K",

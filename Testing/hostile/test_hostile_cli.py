@@ -1,0 +1,165 @@
+"""Hostile input on the command line: every case must end with exit status 2, one stderr line naming
+the problem, no output (nor temporary) left behind, and the input's bytes unchanged.
+
+Each case builds its own files in a fresh folder, hashes every file there, runs the command (a real
+process when signals or the interpreter matter, in-process otherwise) and checks the four promises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from support import run_cli
+
+
+def _hashes(folder):
+    out = {}
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as handle:
+                out[name] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+
+def assert_refused(folder, args, message, *, process=False, limit_bytes=None):
+    """Run ``gradienttools ARGS`` in ``folder``; check exit 2, one line with ``message``, nothing
+    written and nothing changed."""
+    before = _hashes(folder)
+    names_before = set(os.listdir(folder))
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        if limit_bytes is None:
+            code, out, err = run_cli(*args, process=process)
+        else:
+            def cap():
+                resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+            done = subprocess.run([sys.executable, "-m", "GradientToolsLib", *map(str, args)],
+                                  capture_output=True, text=True, preexec_fn=cap)
+            code, err = done.returncode, done.stderr
+    finally:
+        os.chdir(cwd)
+    lines = err.strip().splitlines()
+    assert code == 2, (args, code, err)
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert message in lines[0], (message, lines[0])
+    assert set(os.listdir(folder)) == names_before, "an output or temporary was left behind"
+    assert _hashes(folder) == before, "an input was modified"
+    return lines[0]
+
+
+def write(path, array, spacing=(0.9, 0.8, 2.0), compress=False):
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    sitk.WriteImage(image, str(path), compress)
+
+
+@pytest.fixture
+def ct(tmp_path):
+    array = np.random.default_rng(0).normal(100, 10, (12, 14, 16)).astype(np.int16)
+    write(tmp_path / "in.nrrd", array)
+    return tmp_path, array
+
+
+# -------------------------------------------------------------------- outputs that are inputs
+@pytest.mark.parametrize("output", ["in.nrrd", "./in.nrrd", "{tmp}/in.nrrd", "{tmp}/../{name}/in.nrrd",
+                                    "link.nrrd", "hard.nrrd"])
+def test_magnitude_never_overwrites_its_input(ct, output):
+    folder, _ = ct
+    os.symlink("in.nrrd", folder / "link.nrrd")
+    os.link(folder / "in.nrrd", folder / "hard.nrrd")
+    target = output.format(tmp=folder, name=folder.name)
+    assert_refused(folder, ["magnitude", "in.nrrd", target], "is an input")
+
+
+def test_magnitude_never_overwrites_a_detached_data_file(tmp_path):
+    write(tmp_path / "in.nhdr", np.ones((4, 5, 6), np.int16))
+    data = [n for n in os.listdir(tmp_path) if n != "in.nhdr"]
+    assert len(data) == 1
+    assert_refused(tmp_path, ["magnitude", "in.nhdr", data[0]], "is an input")
+
+
+# -------------------------------------------------------------------- truncated files
+@pytest.mark.parametrize("suffix, compress", [(".nii", False), (".nii.gz", True), (".nrrd", False),
+                                              (".nrrd", True), (".mha", False), (".mha", True)])
+@pytest.mark.parametrize("command", ["magnitude", "opacity"])
+def test_truncated_volumes_are_refused_naming_the_file(tmp_path, suffix, compress, command):
+    array = np.random.default_rng(1).normal(100, 10, (20, 30, 40)).astype(np.int16)
+    write(tmp_path / ("full" + suffix), array, compress=compress)
+    data = (tmp_path / ("full" + suffix)).read_bytes()
+    (tmp_path / ("cut" + suffix)).write_bytes(data[: len(data) * 2 // 3])
+    os.remove(tmp_path / ("full" + suffix))
+    args = [command, "cut" + suffix] + (["out.nrrd"] if command == "magnitude" else [])
+    line = assert_refused(tmp_path, args, "cut" + suffix)
+    assert "truncated" in line
+
+
+# -------------------------------------------------------------------- memory
+def _sparse_volume(folder, size=(1024, 1024, 1024)):
+    """A raw NRRD of int16 zeros whose data file is sparse (no disk used): big, but cheap to make."""
+    (folder / "big.nhdr").write_text(
+        "NRRD0004\ntype: short\ndimension: 3\nsizes: {} {} {}\nencoding: raw\nendian: little\n"
+        "data file: big.raw\n".format(*size))
+    with open(folder / "big.raw", "wb") as handle:
+        handle.truncate(2 * size[0] * size[1] * size[2])
+
+
+def test_a_volume_that_cannot_fit_is_refused_with_the_estimate(tmp_path):
+    _sparse_volume(tmp_path)                                   # 2 GB of int16: 10 GB to compute
+    line = assert_refused(tmp_path, ["magnitude", "big.nhdr", "out.nrrd"], "memory",
+                          limit_bytes=3 * 1024 ** 3)
+    assert "needs about" in line and "GB" in line
+
+
+# -------------------------------------------------------------------- scheme counts
+@pytest.mark.parametrize("args, message", [
+    (["--shell", "1000:1000000"], "more than the optimizer can do"),
+    (["--shell", "1000:1000000000"], "more than the optimizer can do"),
+    (["--shell", "1000:30", "--b0", "1000000000"], "at most 1000"),
+    (["--shell", "1000:30", "--seed=-1"], "seed"),
+])
+def test_scheme_counts_beyond_the_limits_are_refused_at_once(tmp_path, args, message):
+    assert_refused(tmp_path, ["scheme", *args, "--output", "s"], message)
+
+
+def test_help_states_the_direction_limit():
+    code, out, _ = run_cli("scheme", "--help")
+    assert code == 0 and "at most 1000 directions" in " ".join(out.split())
+
+
+# -------------------------------------------------------------------- signals and pipes
+def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
+    import time
+
+    noise = np.random.default_rng(2).normal(0, 1, (96, 256, 256)).astype(np.float32)
+    write(tmp_path / "in.nrrd", noise)
+    # a compressed output of random values: writing takes a while, long enough to be caught at it
+    process = subprocess.Popen([sys.executable, "-m", "GradientToolsLib", "magnitude", "in.nrrd",
+                                "out.nii.gz"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(n.startswith(".tmp-") for n in os.listdir(tmp_path)):
+            process.terminate()
+            break
+        time.sleep(0.002)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert err.strip().splitlines() == ["gradienttools magnitude: terminated (nothing was written)"]
+    assert sorted(os.listdir(tmp_path)) == ["in.nrrd"]
+
+
+def test_output_piped_to_head_still_finishes(tmp_path):
+    command = (f"{sys.executable} -m GradientToolsLib scheme --shell 1000:40 --seed 1 --format mrtrix "
+               f"--output s | head -c 10")
+    done = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True)
+    assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "s.b").is_file()
