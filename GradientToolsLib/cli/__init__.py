@@ -119,8 +119,7 @@ def _warnings_as_lines(command: str) -> Iterator[None]:
         text = " ".join(str(message).split())
         sys.stderr.write(f"gradienttools {command}: warning: {text}\n")
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
+    with warnings.catch_warnings():  # the filters stay Python's (no ResourceWarning, no deprecations)
         warnings.showwarning = show
         yield
 
