@@ -50,12 +50,20 @@ def add_arguments(parser) -> None:
                         help="per millimetre (default) or per voxel step, as Slicer's GPU renderer")
 
 
-def _check_memory(path: str) -> None:
-    """Refuse at once a volume whose gradient cannot fit: reading holds the file's image and its
-    array (2 x input), writing the float32 result and the writer's copy of it (input + 2 x output)."""
+def _check_request(path: str, sigma, units: str) -> None:
+    """Refuse at once what cannot work: a Gaussian wider than the volume, or a volume whose gradient
+    cannot fit in memory (reading holds the file's image and its array, 2 x input; writing the float32
+    result and the writer's copy of it, input + 2 x output)."""
     info = volume_info(path)
     if not info:
         return  # unreadable header: read_volume says why
+    if sigma is not None:
+        spacing = info["spacing"] if units == "mm" else (1.0,) * len(info["size"])
+        extent = max(n * h for n, h in zip(info["size"], spacing))
+        if sigma > extent:
+            unit = "mm" if units == "mm" else "voxels"
+            raise GradientToolsError(f"--sigma {sigma:g} {unit} is larger than the volume (its largest "
+                                     f"extent is {extent:g} {unit})")
     voxels = info["voxels"] * info["components"]
     needed = max(2 * voxels * info["bytes_per_value"], voxels * (info["bytes_per_value"] + 8))
     size = "x".join(str(n) for n in info["size"])
@@ -71,7 +79,7 @@ def run(args) -> int:
         raise GradientToolsError(f"--sigma must be a positive number, got {args.sigma}")
     refuse_overwriting_inputs([args.output], data_files(args.input))
     check_output_path(args.output)
-    _check_memory(args.input)
+    _check_request(args.input, args.sigma, args.units)
     volume = read_volume(args.input)
     spacing = volume.spacing if args.units == "mm" else (1.0, 1.0, 1.0)
     with TextProgressBar(NAME) as bar:

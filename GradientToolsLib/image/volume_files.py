@@ -344,8 +344,9 @@ def check_complete(path: str) -> None:
 
 
 def volume_info(path: str) -> dict:
-    """What a volume file's header says, without reading the voxels: ``size`` (I, J, K, ...),
-    ``components``, ``bytes_per_value`` and ``voxels``, read by SimpleITK."""
+    """What a volume file's header says, without reading the voxels: ``size`` and ``spacing``
+    (I, J, K, ...; mm), ``components``, ``bytes_per_value`` and ``voxels``, read by SimpleITK; {} when
+    the header cannot be read (the reader then says why)."""
     import SimpleITK as sitk
 
     reader = sitk.ImageFileReader()
@@ -364,5 +365,6 @@ def volume_info(path: str) -> dict:
         bytes_per_value = 8
     elif "float" in pixel:
         bytes_per_value = 4
-    return {"size": size, "components": int(reader.GetNumberOfComponents()),
-            "bytes_per_value": bytes_per_value, "voxels": voxels}
+    return {"size": size, "spacing": tuple(float(h) for h in reader.GetSpacing()),
+            "components": int(reader.GetNumberOfComponents()), "bytes_per_value": bytes_per_value,
+            "voxels": voxels}
