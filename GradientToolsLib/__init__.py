@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it
 _EXPORTS = {
     "GradientToolsError": "errors",
+    "OperationCancelled": "progress",
     # image gradients for volume rendering
     "gradient_magnitude": "image.gradient",
     "ct_phantom": "image.phantoms",
