@@ -538,8 +538,8 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
         import tempfile
 
         with tempfile.TemporaryDirectory() as folder:
-            written = logic.writeScheme(scheme, os.path.join(folder, "scheme"), "fsl")
-            self.assertEqual(len(written), 2)
+            written = logic.writeScheme(scheme, os.path.join(folder, "scheme"), "mrtrix")
+            self.assertEqual(len(written), 1)
             fromFiles = logic.readScheme(written)
         np.testing.assert_allclose(fromFiles.bvals, scheme.bvals)
         np.testing.assert_allclose(fromFiles.bvecs, scheme.bvecs, atol=1e-6)
