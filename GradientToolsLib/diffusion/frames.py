@@ -131,9 +131,9 @@ def missing_matrix(source: str, target: str) -> FrameError:
     """The error for a conversion between ``source`` and ``target`` frames without its matrix."""
     if "logical" in (source, target):
         return FrameError(
-            f"the vectors are in {FRAME_NAMES[source]} but {FRAME_NAMES[target]} are needed, which takes the "
-            "prescription's read, phase and slice axes (logical_axes) that no image header holds; to move a "
-            "design between vendors copy the vectors unchanged on purpose (keep_vectors=True, on the command "
+            f"the vectors are in {FRAME_NAMES[source]} but {FRAME_NAMES[target]} are needed; converting "
+            "takes the prescription's axes (logical_axes=), which no image header holds: to move a design "
+            "between vendors, copy the vectors unchanged on purpose (keep_vectors=True, on the command "
             "line --keep-vectors)")
     return FrameError(
         f"the vectors are in {FRAME_NAMES[source]} but {FRAME_NAMES[target]} are needed: give the image "

@@ -51,6 +51,10 @@ from .scheme import DEFAULT_B0_THRESHOLD, GradientScheme
 SIEMENS_XYZ = np.diag([-1.0, 1.0, -1.0])
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def _leading_b0(scheme: GradientScheme) -> int:
     """Number of b=0 volumes before the first weighted one."""
     b0 = np.zeros(scheme.n, dtype=bool)
@@ -135,7 +139,7 @@ def siemens_lines(scheme: GradientScheme, comment: Optional[str] = None) -> List
                     "this table:", f"# the scan has {scheme.n + 1} volumes (that b=0, then the "
                     f"{scheme.n} rows below).")
     device = scaled @ SIEMENS_XYZ
-    lines = [f"# gradienttools: {comment}" if comment else "# gradienttools diffusion scheme",
+    lines = [f"# {_one_line(comment)}" if comment else "# gradienttools diffusion scheme",
              "# Siemens DiffusionVectors section for the Free diffusion mode.", *acquired,
              f"# Diff. card: diffusion mode Free, {n} directions, b-values 0 and {format_b(b_max)} s/mm^2"
              " (|vector| = sqrt(b / b_max)).",
@@ -269,7 +273,7 @@ def ge_lines(scheme: GradientScheme, comment: Optional[str] = None, base_text: O
         warnings.warn("the scheme does not start with a b=0 volume: GE acquires the 'number of T2' b=0 "
                       "volumes before the block (set it to 0 if the console allows)", SchemeFileWarning,
                       stacklevel=3)
-    lines = [f"# gradienttools: {comment}" if comment else "# gradienttools diffusion scheme",
+    lines = [f"# {_one_line(comment)}" if comment else "# gradienttools diffusion scheme",
              f"# GE tensor file block: {n} directions, scaled by sqrt(b/b_max) (b = b_max * |g|^2).",
              "# Frame: logical, X = frequency, Y = phase, Z = slice: the directions turn with the",
              "# slice prescription (they are not scanner or image axes).",
@@ -357,8 +361,10 @@ def philips_lines(scheme: GradientScheme, comment: Optional[str] = None) -> List
                                      "Philips needs every (direction, b) pair to be unique")
         seen[row] = i
     directions = _b0_directions(scheme)
-    name = (comment or "diffusion scheme").replace("\n", " ").strip()
-    lines = [f"gradienttools {name}: every b=0 row has its own direction (unique direction+b pairs)"]
+    name = _one_line(comment) if comment else "gradienttools diffusion scheme"
+    if re.match(r"[-+.\d]", name):  # the name line must not start with a number
+        name = "scheme " + name
+    lines = [f"{name}: every b=0 row has its own direction (unique direction+b pairs)"]
     for i, (v, b) in enumerate(zip(scheme.bvecs, scheme.bvals)):
         vector, b_text = (directions[i], "0") if i in b0 else (v, format_b(b))
         lines.append(" ".join([format_v(x, 6) for x in vector] + [b_text]))
