@@ -282,7 +282,8 @@ def read_image_geometry(path: Union[str, os.PathLike]) -> ImageGeometry:
     """Read the spatial geometry of an image (NIfTI, NRRD, MetaImage, ...; 2-D to 4-D) without its voxels.
 
     For a 4-D image (a DWI series) the first three axes are the spatial ones; a 2-D image gets a
-    third axis of 1 mm along its normal.
+    third axis of 1 mm along its normal. For NIfTI, the sform is used whenever its code is set (as
+    FSL and MRtrix3 do), else the qform.
     """
     reader = _header_reader(os.fspath(path))
     dimension = reader.GetDimension()
@@ -294,5 +295,26 @@ def read_image_geometry(path: Union[str, os.PathLike]) -> ImageGeometry:
         direction[:, 2] = numpy.cross(direction[:, 0], direction[:, 1])
     spacing = (tuple(reader.GetSpacing()) + (1.0, 1.0))[:3]
     origin = numpy.array((tuple(reader.GetOrigin()) + (0.0, 0.0))[:3])
+    sform = _nifti_sform(reader)
+    if sform is not None:  # FSL and MRtrix3 take the sform whenever its code is set; ITK may take the qform
+        spacing = tuple(float(x) for x in numpy.linalg.norm(sform[:, :3], axis=0))
+        direction = _LPS_TO_RAS @ sform[:, :3] / numpy.array(spacing)
+        origin = _LPS_TO_RAS @ sform[:, 3]
     return ImageGeometry(tuple(int(s) for s in reader.GetSize()), spacing, origin, direction,
                          int(reader.GetNumberOfComponents()))
+
+
+def _nifti_sform(reader) -> Optional[numpy.ndarray]:
+    """A NIfTI header's sform (3x4, RAS) when its code is set, else None."""
+    names = ("srow_x", "srow_y", "srow_z")
+    if not set(names + ("sform_code",)) <= set(reader.GetMetaDataKeys()):
+        return None
+    if reader.GetMetaData("sform_code").strip() in ("", "0"):
+        return None
+    try:
+        rows = numpy.array([[float(x) for x in reader.GetMetaData(k).split()] for k in names])
+    except ValueError:
+        return None
+    if rows.shape != (3, 4) or not numpy.all(numpy.isfinite(rows)):
+        return None
+    return rows if abs(numpy.linalg.det(rows[:, :3])) > 1e-12 else None

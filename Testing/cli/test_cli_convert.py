@@ -134,3 +134,22 @@ def test_scheme_fixed_in_another_frame_needs_the_reference(tmp_path, protocol):
     cosines = np.abs(union @ union.T) - 2 * np.eye(len(union))
     physical = np.degrees(np.arccos(np.clip(cosines.max(axis=1), -1, 1))).min()
     assert physical < json.loads(out)["report"]["shells"][0]["bipolar"]["nearest_angle"]["min"] - 3
+
+
+def test_reference_with_differing_qform_and_sform_is_read_as_mrtrix_reads_it(tmp_path, protocol):
+    """A NIfTI whose qform and sform disagree (codes 1 and 2): FSL and MRtrix take the sform."""
+    nibabel = pytest.importorskip("nibabel")
+    from scipy.spatial.transform import Rotation
+
+    qform, sform = np.eye(4), np.eye(4)
+    qform[:3, :3] = Rotation.from_rotvec([0.5, 0, 0]).as_matrix() * 2
+    sform[:3, :3] = Rotation.from_rotvec([0, -0.3, 0.6]).as_matrix() @ np.diag([-2.0, 2.0, 2.5])
+    image = nibabel.Nifti1Image(np.zeros((3, 4, 5, 32), np.float32), None)
+    image.set_qform(qform, code=1)
+    image.set_sform(sform, code=2)
+    nibabel.save(image, str(tmp_path / "qs.nii"))
+    assert run_cli("convert", protocol, "--reference", tmp_path / "qs.nii", "--format", "fsl",
+                   "--output", tmp_path / "ours").code == 0
+    _mrinfo(tmp_path / "qs.nii", "-grad", protocol, "-export_grad_fsl", tmp_path / "t.bvec",
+            tmp_path / "t.bval")
+    assert np.abs(np.loadtxt(tmp_path / "ours.bvec") - np.loadtxt(tmp_path / "t.bvec")).max() < 1e-5
