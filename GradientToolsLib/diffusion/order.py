@@ -139,16 +139,7 @@ def place_b0(n_weighted: int, n_b0: int, every: Optional[int] = None, *, head: O
     if interior < 0:
         raise GradientToolsError(f"{n_b0} b=0 volumes cannot fill a head of {head}"
                                  f"{' and the last volume' if end else ''}")
-    if every is not None:
-        if interior * int(every) > n_weighted:
-            fit = n_weighted // int(every)
-            raise GradientToolsError(
-                f"{n_b0} b=0 volumes do not fit one every {int(every)} of {n_weighted} weighted volumes "
-                f"(head {head}{', end 1' if end else ''}, room for {fit} between): lower the spacing or "
-                "the b=0 count, or spread them")
-        after = [int(every) * (j + 1) for j in range(interior)]
-    else:
-        after = [((j + 1) * n_weighted) // (interior + 1) for j in range(interior)]
+    after = _interior_positions(n_weighted, n_b0, interior, every, head, end)
     # b=0 counts before each weighted volume k (k = n_weighted: after the last one)
     before = np.zeros(n_weighted + 1, dtype=np.int64)
     before[0] += head
@@ -160,6 +151,18 @@ def place_b0(n_weighted: int, n_b0: int, every: Optional[int] = None, *, head: O
         is_b0[position:position + before[k]] = True
         position += before[k] + (1 if k < n_weighted else 0)
     return is_b0
+
+
+def _interior_positions(n_weighted: int, n_b0: int, interior: int, every, head: int, end: bool) -> List[int]:
+    """After how many weighted volumes each interior b=0 goes: every ``every``, or evenly spread."""
+    if every is None:
+        return [((j + 1) * n_weighted) // (interior + 1) for j in range(interior)]
+    if interior * int(every) > n_weighted:
+        raise GradientToolsError(
+            f"{n_b0} b=0 volumes do not fit one every {int(every)} of {n_weighted} weighted volumes "
+            f"(head {head}{', end 1' if end else ''}, room for {n_weighted // int(every)} between): lower "
+            "the spacing or the b=0 count, or spread them")
+    return [int(every) * (j + 1) for j in range(interior)]
 
 
 def optimize_polarity(directions, weights: Optional[np.ndarray] = None, seed: Optional[int] = None,

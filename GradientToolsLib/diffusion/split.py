@@ -103,30 +103,40 @@ def split_scheme(scheme: GradientScheme, parts: int, *, seed: Optional[int] = 0,
     rng = np.random.default_rng(seed)
     best, best_value = None, np.inf
     for start in range(max(1, starts)):
-        labels = np.empty(weighted.size, dtype=np.int64)
-        offset = 0
-        for s in range(len(shells)):
-            members = np.flatnonzero(groups == s)
-            v = scheme.bvecs[weighted[members]]
-            order = greedy_order(v) if start == 0 else rng.permutation(members.size)
-            labels[members] = _deal(order, parts, offset)
-            offset = (offset + members.size) % parts  # leftovers of one shell do not pile on part 0
+        labels = _start_labels(scheme.bvecs[weighted], groups, parts, rng if start else None)
         labels = _descend(cost, labels, parts, groups, max_swaps=20 * weighted.size)
         value = _objective(cost, labels)
         if value < best_value:
             best, best_value = labels, value
         report(progress, (start + 1) / max(1, starts), f"split start {start + 1}/{starts}")
-    b0 = scheme.b0_indices()
+    return _parts(scheme, weighted, best, parts)
+
+
+def _start_labels(directions: np.ndarray, groups: np.ndarray, parts: int, rng) -> np.ndarray:
+    """Each shell dealt round robin, in greedy order (``rng`` None) or a random one; a shell's
+    leftovers go to the parts after the previous shell's, so part sizes stay within one."""
+    labels = np.empty(groups.size, dtype=np.int64)
+    offset = 0
+    for s in range(int(groups.max()) + 1):
+        members = np.flatnonzero(groups == s)
+        order = greedy_order(directions[members]) if rng is None else rng.permutation(members.size)
+        labels[members] = _deal(order, parts, offset)
+        offset = (offset + members.size) % parts
+    return labels
+
+
+def _parts(scheme: GradientScheme, weighted: np.ndarray, labels: np.ndarray, parts: int) -> List[np.ndarray]:
+    """Index arrays per part: b=0 volumes dealt in acquisition order, a part's first b=0 first."""
+    b0 = [int(i) for i in scheme.b0_indices()]
     members: List[List[int]] = [[] for _ in range(parts)]
     for k, i in enumerate(b0):
-        members[k % parts].append(int(i))
-    for i, p in zip(weighted, best):
+        members[k % parts].append(i)
+    for i, p in zip(weighted, labels):
         members[int(p)].append(int(i))
     out = []
-    b0_set = set(int(i) for i in b0)
     for m in members:
         ordered = sorted(m)
-        first_b0 = next((i for i in ordered if i in b0_set), None)
+        first_b0 = next((i for i in ordered if i in set(b0)), None)
         if first_b0 is not None:
             ordered.remove(first_b0)
             ordered.insert(0, first_b0)
