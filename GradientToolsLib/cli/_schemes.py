@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import textwrap
 import warnings
 from typing import Iterator, List, Optional, Sequence
 
@@ -31,6 +32,8 @@ def int_at_least(minimum: int):
 
 INPUT_HELP = ("FILES: an FSL pair (X.bval X.bvec), one of them or their prefix X, an MRtrix .b, a NRRD "
               ".nhdr/.nrrd/.dwmri.txt, a Philips .txt, and with --b-max a Siemens .dvs or a GE .dat")
+#: the same, wrapped for a command's description
+INPUT_DESCRIPTION = "\n".join(textwrap.wrap(INPUT_HELP + ".", 96))
 
 
 def add_input_arguments(parser, *, files: bool = True) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._schemes import (
-    INPUT_HELP,
+    INPUT_DESCRIPTION,
     add_frame_arguments,
     add_input_arguments,
     check_outputs_are_not_inputs,
@@ -31,7 +31,7 @@ MRtrix's `mrinfo IMAGE -fslgrad BVEC BVAL -export_grad_mrtrix OUT.b` and
 `mrinfo IMAGE -grad IN.b -export_grad_fsl BVEC BVAL`. The logical frame cannot be converted
 from an image header; --keep-vectors copies the numbers unchanged on purpose.
 
-{INPUT_HELP}.
+{INPUT_DESCRIPTION}
 
 examples:
   gradienttools convert dwi.bval dwi.bvec --reference dwi.nii.gz --format mrtrix --output dwi

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._schemes import (
-    INPUT_HELP,
+    INPUT_DESCRIPTION,
     add_frame_arguments,
     add_input_arguments,
     check_outputs_are_not_inputs,
@@ -29,7 +29,7 @@ dealt out in acquisition order; each part keeps the acquisition order of its vol
 Writes PREFIX_1 ... PREFIX_K in the input's format (or --format) and prints each part's
 report (energies and nearest-neighbour angles per shell).
 
-{INPUT_HELP}.
+{INPUT_DESCRIPTION}
 
 example:
   gradienttools split dwi.b --parts 2 --output dwi_pe   # dwi_pe_1.b (AP run), dwi_pe_2.b (PA run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._schemes import INPUT_HELP, add_input_arguments, read_input
+from ._schemes import INPUT_DESCRIPTION, add_input_arguments, read_input
 
 NAME = "stats"
 ORDER = 31
@@ -13,8 +13,10 @@ the electrostatic energy (E_full and dirstat's E_half), nearest-neighbour angles
 of spherical-harmonic fits, and the asymmetry |mean vector| (warning above 0.1). The numbers follow
 MRtrix's dirstat definitions; they do not depend on the coordinate frame, which is printed too.
 
-{INPUT_HELP}. A Siemens table is read with the b=0 the console acquires first (--no-implicit-b0:
-the rows only); a GE block with --t2 b=0 volumes first.
+{INPUT_DESCRIPTION}
+
+A Siemens table is read with the b=0 the console acquires first (--no-implicit-b0: the rows only),
+a GE block with --t2 b=0 volumes first.
 """
 
 
