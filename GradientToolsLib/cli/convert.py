@@ -23,7 +23,9 @@ coordinate frames as the formats need:
 
   image    FSL .bval/.bvec: the voxel axes of one image (x negated when the image's
            voxel-to-world rotation has a positive determinant)
-  scanner  MRtrix .b, Siemens .dvs (device axes), NRRD (through its measurement frame)
+  scanner  MRtrix .b, NRRD (through its measurement frame)
+  device   Siemens .dvs: the gradient-coil axes, for a head-first supine patient x = left,
+           y = anterior, z = inferior (converted to and from scanner without more input)
   logical  GE tensor.dat, Philips dti_vectors_input (read/phase/slice of the prescription)
 
 image <-> scanner needs --reference IMAGE, the image the FSL files belong to; the results equal

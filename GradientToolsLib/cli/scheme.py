@@ -33,7 +33,7 @@ prints the quality report.
 formats (files written for --output PREFIX) and their frames:
   fsl      PREFIX.bval + PREFIX.bvec          image: voxel axes of one image (FSL convention)
   mrtrix   PREFIX.b                           scanner: rows "x y z b", RAS
-  siemens  PREFIX.dvs                         scanner (device axes): one DiffusionVectors section,
+  siemens  PREFIX.dvs                         device axes: one DiffusionVectors section,
                                               without the b=0 the console acquires itself
   ge       PREFIX.tensor.dat                  logical: a block for a tensorNNN.dat chosen with CV11;
                                               leading b=0s are the console's "number of T2"

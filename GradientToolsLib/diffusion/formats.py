@@ -8,7 +8,7 @@ fsl        PREFIX.bval, PREFIX.bvec        image     one row of b-values; three 
                                                      axes, FSL convention (FSL, DIPY, dcm2niix).
 mrtrix     PREFIX.b                        scanner   one row "x y z b" per volume (MRtrix3 ``-grad``),
                                                      scanner RAS; "#" comment lines.
-siemens    PREFIX.dvs                      scanner   one DiffusionVectors section: "[directions=N]",
+siemens    PREFIX.dvs                      device    one DiffusionVectors section: "[directions=N]",
                                                      "CoordinateSystem = xyz", "Normalisation = none",
                                                      "Vector[i] = ( x, y, z )" with |g| = sqrt(b/b_max),
                                                      device axes. The console's own leading b=0 is
@@ -56,7 +56,7 @@ SUFFIXES = {
 }
 #: the frame (:data:`.scheme.FRAMES`) of the vectors in each format's files
 FORMAT_FRAMES = {
-    "fsl": "image", "mrtrix": "scanner", "siemens": "scanner", "ge": "logical", "philips": "logical",
+    "fsl": "image", "mrtrix": "scanner", "siemens": "device", "ge": "logical", "philips": "logical",
     "nrrd": "scanner",
 }
 

@@ -3,8 +3,11 @@
 The frames (:data:`.scheme.FRAMES`):
 
 * ``"scanner"``: world (patient) coordinates, RAS: MRtrix3's scanner frame (``.b`` files), Slicer's
-  RAS, a DWI node's gradients after its measurement frame. Siemens ``CoordinateSystem = xyz`` tables
-  are the scanner's device axes, which :mod:`.scanner_files` maps onto this frame.
+  RAS, a DWI node's gradients after its measurement frame.
+* ``"device"``: the gradient-coil axes of the scanner (Siemens ``CoordinateSystem = xyz``). Siemens'
+  device coordinate system is LAI for a head-first supine patient (syngo MR E11C, as quoted in
+  shimming-toolbox issue 322 and PR 340): g_scanner = diag(-1, 1, -1) g_device and back, the only
+  patient position handled (the usual one for the brain).
 * ``"image"``: FSL ``.bvec`` vectors: components along the voxel axes i, j, k of one image, with the
   first component negated when that image's voxel-to-world rotation has a positive determinant
   (FSL reads every image as if it were stored radiologically, MRtrix3's ``load_bvecs_bvals`` /
@@ -38,11 +41,14 @@ from .scheme import FRAMES, GradientScheme
 #: what each frame is, for messages and file comments
 FRAME_NAMES = {
     "scanner": "scanner (world RAS) coordinates",
+    "device": "the scanner's device axes (Siemens xyz)",
     "image": "the image's voxel axes (FSL bvec convention)",
     "logical": "the logical read/phase/slice axes of the prescription",
 }
 
 _FLIP_X = np.diag([-1.0, 1.0, 1.0])
+#: device (LAI, head-first supine) <-> scanner RAS; its own inverse
+DEVICE_TO_SCANNER = np.diag([-1.0, 1.0, -1.0])
 
 
 class FrameError(GradientToolsError):
@@ -118,6 +124,8 @@ def scanner_to_logical(vectors, logical_axes) -> np.ndarray:
 def _to_scanner(scheme: GradientScheme, reference, logical_axes, target: str) -> np.ndarray:
     if scheme.frame == "scanner":
         return scheme.bvecs
+    if scheme.frame == "device":
+        return scheme.bvecs @ DEVICE_TO_SCANNER
     if scheme.frame == "image":
         if reference is None:
             raise missing_matrix("image", target)
@@ -147,7 +155,7 @@ def convert_frame(scheme: GradientScheme, frame: str, *, reference=None,
     Parameters
     ----------
     scheme : GradientScheme
-    frame : {"scanner", "image", "logical"}
+    frame : {"scanner", "device", "image", "logical"}
     reference : array_like, optional
         Voxel-to-world RAS matrix (3x3 or 4x4) of the image an ``"image"``-frame scheme belongs to
         (needed for image <-> scanner and image <-> logical).
@@ -173,6 +181,8 @@ def convert_frame(scheme: GradientScheme, frame: str, *, reference=None,
     g = _to_scanner(scheme, reference, logical_axes, frame)
     if frame == "scanner":
         out = g
+    elif frame == "device":
+        out = g @ DEVICE_TO_SCANNER
     elif frame == "image":
         if reference is None:
             raise missing_matrix(scheme.frame, "image")

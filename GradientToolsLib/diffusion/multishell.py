@@ -187,7 +187,7 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
     b0_spread : bool
         Spread the b=0 volumes that are neither at the head nor at the end evenly over the
         acquisition (see :func:`.order.place_b0`).
-    frame : {"scanner", "image", "logical"}
+    frame : {"scanner", "device", "image", "logical"}
         The frame the design is made in (its directions have no orientation until written; default
         scanner). ``fixed`` directions must be in this frame.
 

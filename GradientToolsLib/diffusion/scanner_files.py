@@ -14,9 +14,9 @@ Each vendor's syntax and behaviour, and where it was checked:
   (0,0,0) rows plus b-values 0 and 5 give four b=0 volumes), so the table holds the scheme without
   its first b=0. ``xyz`` are the device (gradient coil) axes; for a head-first supine patient
   Siemens' device coordinate system is LAI (syngo MR E11C, as quoted in shimming-toolbox issue 322
-  and PR 340), i.e. x -> left, y -> anterior, z -> inferior: the table holds (-g_R, g_A, -g_S) of
-  the scanner RAS vector g. (dcm2niix issue 339: a user's xyz table came back in an axial FSL bvec
-  as (X, Y, -Z), which is what this mapping predicts.)
+  and PR 340), i.e. x -> left, y -> anterior, z -> inferior: the "device" frame, which holds
+  (-g_R, g_A, -g_S) of the scanner RAS vector g (:mod:`.frames`). (dcm2niix issue 339: a user's
+  xyz table came back in an axial FSL bvec as (X, Y, -Z), which is what this mapping predicts.)
 * **GE** ``tensorNNN.dat``: a file of blocks, each a line with the number of directions N then N
   lines "x y z" (space separated: tabs corrupt the DICOM copy before software 29.1); b = b_max *
   |g|^2; the file is chosen with CV11 = NNN, the block by "number of directions (TENSOR)" = N, and
@@ -46,9 +46,6 @@ import numpy as np
 from ..errors import GradientToolsError
 from .formats import SchemeFileWarning, checked_scheme, format_b, format_v, numeric_rows, read_text
 from .scheme import DEFAULT_B0_THRESHOLD, GradientScheme
-
-#: Siemens device axes (head-first supine, LAI) from scanner RAS and back (its own inverse)
-SIEMENS_XYZ = np.diag([-1.0, 1.0, -1.0])
 
 
 def _one_line(text: str) -> str:
@@ -121,7 +118,7 @@ def _pick(path: str, sections: Dict[int, object], block: Optional[int], what: st
 
 # ----------------------------------------------------------------------------------- Siemens
 def siemens_lines(scheme: GradientScheme, comment: Optional[str] = None) -> List[str]:
-    """A DiffusionVectors section for a scanner-frame scheme, without the console's own first b=0."""
+    """A DiffusionVectors section for a device-frame scheme, without the console's own first b=0."""
     implicit = 1 if _leading_b0(scheme) >= 1 else 0
     scaled, b_max = _scaled(scheme, implicit)
     if scaled.shape[0] == 0:
@@ -138,7 +135,6 @@ def siemens_lines(scheme: GradientScheme, comment: Optional[str] = None) -> List
         acquired = ("# The scheme has no leading b=0, but the console acquires one b=0 itself before "
                     "this table:", f"# the scan has {scheme.n + 1} volumes (that b=0, then the "
                     f"{scheme.n} rows below).")
-    device = scaled @ SIEMENS_XYZ
     lines = [f"# {_one_line(comment)}" if comment else "# gradienttools diffusion scheme",
              "# Siemens DiffusionVectors section for the Free diffusion mode.", *acquired,
              f"# Diff. card: diffusion mode Free, {n} directions, b-values 0 and {format_b(b_max)} s/mm^2"
@@ -149,7 +145,7 @@ def siemens_lines(scheme: GradientScheme, comment: Optional[str] = None) -> List
              f"# below; the console picks a section by its number of directions, so no other section may "
              f"have {n}.",
              f"[directions={n}]", "CoordinateSystem = xyz", "Normalisation = none"]
-    lines += [f"Vector[{i}] = ( " + ", ".join(format_v(x, 6) for x in g) + " )" for i, g in enumerate(device)]
+    lines += [f"Vector[{i}] = ( " + ", ".join(format_v(x, 6) for x in g) + " )" for i, g in enumerate(scaled)]
     return lines
 
 
@@ -214,8 +210,8 @@ def read_siemens(path, b_max: float, *, block: Optional[int] = None,
     Returns
     -------
     GradientScheme
-        ``xyz`` tables in the scanner frame (device axes mapped to RAS), ``prs`` tables in the
-        logical frame (read, phase, slice).
+        ``xyz`` tables in the device frame, ``prs`` tables in the logical frame (read, phase,
+        slice).
     """
     path = os.fspath(path)
     b_max = check_b_max(path, b_max)
@@ -230,7 +226,7 @@ def read_siemens(path, b_max: float, *, block: Optional[int] = None,
         norms = np.linalg.norm(table, axis=1)
         table[norms > 1e-6] /= norms[norms > 1e-6, None]
     if section["system"] == "xyz":
-        scheme = _from_scaled(path, table @ SIEMENS_XYZ, b_max, "scanner", relative=True)
+        scheme = _from_scaled(path, table, b_max, "device", relative=True)
     else:  # prs = (phase, read, slice) -> logical (read, phase, slice)
         scheme = _from_scaled(path, table[:, [1, 0, 2]], b_max, "logical", relative=True)
     return _prepend_b0(scheme, 1 if implicit_b0 else 0)

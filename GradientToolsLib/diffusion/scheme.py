@@ -21,12 +21,15 @@ UNIT_TOLERANCE = 1e-3
 #: * ``"scanner"``: world (patient) coordinates in RAS (x to the patient's right, y anterior,
 #:   z superior), MRtrix3's "scanner" frame and the frame of a ``.b`` file, of Slicer's RAS and of a
 #:   DWI node's gradients once its measurement frame is applied. Designed schemes are in this frame.
+#: * ``"device"``: the scanner's gradient-coil axes, Siemens' ``CoordinateSystem = xyz``; for a
+#:   head-first supine patient x = left, y = anterior, z = inferior (Siemens' LAI device coordinate
+#:   system), so it converts to and from ``"scanner"`` without further information.
 #: * ``"image"``: the voxel axes i, j, k of one particular image, with the FSL convention (x negated
 #:   when the image's voxel-to-world rotation has a positive determinant): an FSL ``.bvec`` file.
 #:   Only meaningful together with that image.
 #: * ``"logical"``: the read (frequency), phase and slice axes of the prescription, which turn with
 #:   the slice angulation: GE ``tensor.dat`` and Philips ``dti_vectors_input`` files.
-FRAMES = ("scanner", "image", "logical")
+FRAMES = ("scanner", "device", "image", "logical")
 
 
 @dataclass
@@ -39,7 +42,7 @@ class GradientScheme:
         b-value of each volume in s/mm^2, non-negative.
     bvecs : ndarray, shape (M, 3), float64
         unit gradient direction of each volume (x, y, z) in ``frame``, or (0, 0, 0) for a b=0 volume.
-    frame : {"scanner", "image", "logical"}
+    frame : {"scanner", "device", "image", "logical"}
         The coordinate frame of ``bvecs`` (see :data:`FRAMES`); default ``"scanner"``. Readers set
         it from the file format; :func:`GradientToolsLib.diffusion.frames.convert_frame` changes it.
 

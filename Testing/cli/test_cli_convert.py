@@ -79,7 +79,8 @@ def test_convert_refuses_to_mix_frames_without_reference(tmp_path, protocol):
 
 
 def test_convert_between_vendor_files(tmp_path, protocol):
-    """Siemens table -> GE block on purpose (--keep-vectors), GE block -> .b that dirstat reads."""
+    """.b -> Siemens table (device axes), -> GE block and -> .b again with --keep-vectors (the file numbers
+    are copied), which dirstat reads."""
     assert run_cli("convert", protocol, "--format", "siemens", "--output", tmp_path / "s").code == 0
     code, out, err = run_cli("convert", tmp_path / "s.dvs", "--b-max", "2500", "--format", "ge",
                              "--keep-vectors", "--output", tmp_path / "g", "--json")
@@ -93,7 +94,9 @@ def test_convert_between_vendor_files(tmp_path, protocol):
     back = read_scheme(tmp_path / "back.b")
     original = read_scheme(protocol)
     assert np.allclose(back.bvals, original.bvals, atol=0.05)
-    assert np.allclose(back.bvecs, original.bvecs, atol=2e-6)  # Siemens device axes there and back
+    table = read_scheme(tmp_path / "s.dvs", b_max=2500)
+    assert table.frame == "device" and np.allclose(table.bvecs, original.bvecs * [-1, 1, -1], atol=2e-6)
+    assert np.allclose(back.bvecs, table.bvecs, atol=2e-6)  # the device numbers, copied twice
     out = subprocess.run([require_tool("dirstat"), str(tmp_path / "back.b"), "-output", "N"],
                          capture_output=True, text=True, check=True).stdout.split()
     assert out == ["18", "12"]  # directions at b=1000 and b=2500 as MRtrix counts them
