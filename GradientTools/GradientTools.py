@@ -657,8 +657,10 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
         """Read a scheme file (or an FSL pair); ``bMax`` is needed for Siemens and GE files."""
         return self.lib.read_scheme(paths, b_max=bMax)
 
-    def writeScheme(self, scheme, prefix, fileFormat="fsl"):
-        return self.lib.write_scheme(scheme, prefix, fileFormat)
+    def writeScheme(self, scheme, prefix, fileFormat="fsl", referenceVolume=None):
+        """Write the scheme's files; with ``referenceVolume`` (the volume the table belongs to) the
+        vectors are converted into the file's frame, else written as designed."""
+        return self.mrml.export_scheme(scheme, prefix, fileFormat, referenceVolume)
 
     def attachSchemeToDWI(self, dwiNode, scheme):
         self.mrml.attach_scheme_to_dwi(dwiNode, scheme)

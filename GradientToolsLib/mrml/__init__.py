@@ -25,7 +25,7 @@ from __future__ import annotations
 from ..diffusion.multishell import b0_spacing, generate_scheme
 from ..diffusion.shells import format_shells, parse_shells
 from ._nodes import ATTRIBUTE_PREFIX
-from .dwi import attach_scheme_to_dwi, scheme_from_dwi
+from .dwi import attach_scheme_to_dwi, export_scheme, scheme_from_dwi
 from .markups import (
     DEFAULT_SPHERE_RADIUS,
     SHELL_COLORS,
@@ -48,7 +48,7 @@ from .volumes import check_scalar_volume, compute_gradient_magnitude, volume_arr
 
 __all__ = [
     "ATTRIBUTE_PREFIX", "DEFAULT_SPHERE_RADIUS", "SHELL_COLORS", "STORABLE_CLASSES", "OffscreenSlicer",
-    "apply_gradient_opacity", "attach_scheme_to_dwi", "b0_spacing", "check_scalar_volume",
+    "apply_gradient_opacity", "attach_scheme_to_dwi", "export_scheme", "b0_spacing", "check_scalar_volume",
     "compute_gradient_magnitude", "directions_from_markups", "format_shells", "generate_scheme",
     "gradient_histogram_plot", "gradient_opacity_points", "markups_to_scheme", "panel_plot_view_node",
     "parse_shells",

@@ -8,6 +8,8 @@ so a scheme goes in as M^-1 g and comes out as M g (then renormalised).
 
 from __future__ import annotations
 
+from typing import List, Optional
+
 import numpy as np
 
 from ..diffusion.frames import convert_frame
@@ -92,3 +94,23 @@ def scheme_from_dwi(dwi_node):
     stored = np.array([dwi_node.GetDiffusionGradient(i) for i in range(count)], dtype=float)
     bvals = np.array([dwi_node.GetBValue(i) for i in range(count)], dtype=float)
     return GradientScheme(bvals, _unit_rows(stored @ measurement_frame(dwi_node).T), "scanner")
+
+
+def export_scheme(scheme, prefix: str, file_format: str = "fsl", reference_volume_node=None,
+                  comment: Optional[str] = None) -> List[str]:
+    """Write a scheme for the Slicer panel's Export: PREFIX + the format's suffixes.
+
+    With ``reference_volume_node`` (the volume the table belongs to, e.g. its DWI) the vectors are
+    converted into the file's frame through that node's IJKToRAS (FSL bvecs in its voxel axes).
+    Without one, a designed scheme is written as designed (``keep_vectors``): its directions are
+    uniform in any frame, so for a new protocol the frame only turns the whole set; convert with
+    ``gradienttools convert --reference`` when the table must match an existing image.
+
+    Returns the written paths.
+    """
+    from ..diffusion.writers import write_scheme
+
+    if reference_volume_node is None:
+        return write_scheme(scheme, prefix, file_format, comment, keep_vectors=True)
+    require_node(reference_volume_node, "vtkMRMLVolumeNode", "reference volume")
+    return write_scheme(scheme, prefix, file_format, comment, reference=_ijk_to_ras(reference_volume_node))

@@ -438,7 +438,7 @@ def test_warnings_are_shown_beside_the_noise_estimate(panel):
 @pytest.mark.parametrize("file_format", ["siemens", "ge"])
 def test_siemens_and_ge_files_import_with_b_max(panel, tmp_path, file_format):
     scheme = panel.logic().generateScheme([(1000, 6), (3000, 10)], b0Count=1, seed=4)
-    written = write_scheme(scheme, str(tmp_path / "scheme"), file_format)
+    written = write_scheme(scheme, str(tmp_path / "scheme"), file_format, keep_vectors=True)
     ui = panel.widget.ui
     qt_stand_ins.QFileDialog.answers.append(written)
     with pytest.raises(ValueError, match="b_max"):
