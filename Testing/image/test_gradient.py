@@ -70,7 +70,8 @@ def assert_identical_to_vtk(ours, volume, spacing):
 
 def many_slabs_and_threads(monkeypatch, slices_per_slab, slice_voxels):
     """Slabs of a few slices (float32 slabs; float64 ones get half) on threads even for small data."""
-    monkeypatch.setattr(_slabs, "SLAB_BYTES", slices_per_slab * slice_voxels * 4)
+    for name in ("SLAB_BYTES", "VTK_SLAB_BYTES"):
+        monkeypatch.setattr(_slabs, name, slices_per_slab * slice_voxels * 4)
     monkeypatch.setattr(_slabs, "THREADED_MIN_VOXELS", 1)
 
 
@@ -173,7 +174,8 @@ def test_command_line_and_mrml_bridge_run_the_vtk_filter(tmp_path, request):
     from GradientToolsLib import mrml
 
     scene = request.getfixturevalue("scene")
-    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "ct")
+    # a name no other test uses: the session's scene numbers later "<name> gradient" outputs
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "engine check")
     slicer.util.updateVolumeFromArray(node, image)
     node.SetSpacing(*ANISOTROPIC)
     result = slicer.util.arrayFromVolume(mrml.compute_gradient_magnitude(node, units="mm"))
