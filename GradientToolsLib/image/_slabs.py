@@ -20,10 +20,6 @@ from ..progress import ProgressCallback, report
 
 #: target bytes of one float slab: small enough to stay in a core's L2 cache
 SLAB_BYTES = 1 << 20
-#: the same for vtkImageGradientMagnitude: it gains nothing from cache-sized slabs and each call
-#: costs 0.1-0.3 ms of pipeline work (measured, 256^3 int16: CPU time 1.10x raw VTK with 1 MB slabs,
-#: 1.05x with 2 MB, 1.00x with 4 MB, which would cost 1.28x the output in memory instead of 1.1x)
-VTK_SLAB_BYTES = 2 << 20
 #: below this many voxels a thread pool costs more than it saves
 THREADED_MIN_VOXELS = 1 << 18
 
@@ -104,11 +100,9 @@ def run_slabs(array: numpy.ndarray, out: numpy.ndarray, halo: int, slab: int, wo
             report(progress, done / len(starts), message)
 
 
-def slab_slices(array: numpy.ndarray, work: numpy.dtype, halo: int = 1,
-                target_bytes: Optional[int] = None) -> int:
-    """Output slices per slab: about ``target_bytes`` (default SLAB_BYTES) of float, but not far
-    below the halo (wide kernels would otherwise cast and filter the same input slices many times)."""
+def slab_slices(array: numpy.ndarray, work: numpy.dtype, halo: int = 1) -> int:
+    """Output slices per slab: about SLAB_BYTES of float, but not far below the halo (wide
+    kernels would otherwise cast and filter the same input slices many times)."""
     slice_bytes = array.shape[1] * array.shape[2] * work.itemsize
-    target = SLAB_BYTES if target_bytes is None else target_bytes
-    slices = max(target // max(1, slice_bytes), min(halo, 16), 1)
+    slices = max(SLAB_BYTES // max(1, slice_bytes), min(halo, 16), 1)
     return min(array.shape[0], slices)

@@ -120,7 +120,7 @@ def _plan(volume: numpy.ndarray, spacing, method: str, sigma: Optional[float], e
     """(compute, halo, slab slices, work dtype, slab threads or None, context) for run_slabs."""
     if engine == "vtk":
         work = _slabs.exact_float_dtype(volume.dtype)
-        slab = _slabs.slab_slices(volume, work, target_bytes=_slabs.VTK_SLAB_BYTES)
+        slab = _slabs.slab_slices(volume, work)
         threads, vtk_threads = _vtk_threads(volume, slab)
         return (_kernels.vtk_central_compute(spacing, vtk_threads), 1, slab, work, threads,
                 contextlib.nullcontext())

@@ -70,8 +70,7 @@ def assert_identical_to_vtk(ours, volume, spacing):
 
 def many_slabs_and_threads(monkeypatch, slices_per_slab, slice_voxels):
     """Slabs of a few slices (float32 slabs; float64 ones get half) on threads even for small data."""
-    for name in ("SLAB_BYTES", "VTK_SLAB_BYTES"):
-        monkeypatch.setattr(_slabs, name, slices_per_slab * slice_voxels * 4)
+    monkeypatch.setattr(_slabs, "SLAB_BYTES", slices_per_slab * slice_voxels * 4)
     monkeypatch.setattr(_slabs, "THREADED_MIN_VOXELS", 1)
 
 
