@@ -3,7 +3,9 @@
 Run as a script: ``python benchmarks/bench_gradient.py [--size 256] [--repeats 5] [--sigma 1.5]``.
 
 Timing: one child process runs all cases round-robin ``--repeats`` times and keeps each case's best
-time, so the ratios come from the same run under the same machine load. Memory: every case runs
+time, so the ratios come from the same run under the same machine load; the central-difference
+tables also give each case's median CPU time (all threads) over raw VTK's, the work done, which
+other users of the machine disturb less than the wall time. Memory: every case runs
 once in a fresh child process, which loads the input (and imports every library) first, then resets
 the kernel's resident-set high-water mark; the peak extra memory is that mark after the case minus
 the resident set before it (so VTK's and ITK's own allocations count too).
@@ -201,6 +203,12 @@ def child_memory(args):
     print(json.dumps({"extra": peak - baseline}))
 
 
+def _cpu_seconds():
+    """CPU time of this process, all threads (less sensitive than wall time to other users)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_time(args):
     _import_everything()
     array = numpy.load(args.input)
@@ -208,12 +216,14 @@ def child_time(args):
     cases = args.cases.split("|")
     runs = {case: prepare(case, array, spacing, args.sigma) for case in cases}
     best = {case: float("inf") for case in cases}
+    cpu = {case: [] for case in cases}
     outputs = {}
     for _ in range(args.repeats):
         for case in cases:
-            start = time.perf_counter()
+            cpu_start, start = _cpu_seconds(), time.perf_counter()
             result = runs[case]()
             best[case] = min(best[case], time.perf_counter() - start)
+            cpu[case].append(_cpu_seconds() - cpu_start)
             outputs[case] = as_array(result).astype(numpy.float32, copy=False)
             del result
     reference = outputs[cases[0]]
@@ -228,7 +238,8 @@ def child_time(args):
             "inner_max_abs": float(diff[inner].max()), "inner_max_rel": float(diff[inner].max() / peer.max()),
             "peer_max": float(peer.max()),
         }
-    print(json.dumps({"times": best, "errors": errors}))
+    print(json.dumps({"times": best, "errors": errors,
+                      "cpu": {case: float(numpy.median(values)) for case, values in cpu.items()}}))
 
 
 def _spawn(extra):
@@ -250,14 +261,15 @@ def _central_section(cases, common, repeats, output_bytes, targets):
     the raw VTK case last; returns the verdicts."""
     timing = _spawn(["--child", "time", "--cases", "|".join(cases), "--repeats", str(repeats)] + common)
     memory = {case: _spawn(["--child", "memory", "--case", case] + common)["extra"] for case in cases}
-    raw = timing["times"][RAW_VTK]
-    print(f"{'case':48s} {'time':>9s} {'/ raw VTK':>10s} {'peak extra memory':>18s} {'/ output':>9s} "
-          f"{'max |diff| vs first':>20s}")
+    raw, raw_cpu = timing["times"][RAW_VTK], timing["cpu"][RAW_VTK]
+    print(f"{'case':46s} {'time':>8s} {'/ raw VTK':>9s} {'CPU / raw':>9s} {'peak extra memory':>17s} "
+          f"{'/ output':>8s} {'max |diff| vs first':>19s}")
     for case in cases:
         err = timing["errors"].get(case)
-        diff = f"{err['max_abs']:20.3g}" if err else f"{'(reference)':>20s}"
-        print(f"{case:48s} {timing['times'][case]:8.3f}s {timing['times'][case] / raw:9.2f}x "
-              f"{_fmt_mb(memory[case]):>18s} {memory[case] / output_bytes:8.2f}x {diff}")
+        diff = f"{err['max_abs']:19.3g}" if err else f"{'(reference)':>19s}"
+        print(f"{case:46s} {timing['times'][case]:7.3f}s {timing['times'][case] / raw:8.2f}x "
+              f"{timing['cpu'][case] / raw_cpu:8.2f}x {_fmt_mb(memory[case]):>17s} "
+              f"{memory[case] / output_bytes:7.2f}x {diff}")
     verdicts = []
     for case in cases:
         if targets and case.startswith("ours"):

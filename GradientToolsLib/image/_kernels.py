@@ -78,7 +78,11 @@ def vtk_central_compute(spacing: Tuple[float, float, float], vtk_threads: int = 
     a seam it differences real neighbour slices and at the volume's ends the replicated edge slice,
     which is what it does on the whole volume (``F[1] - F[0]`` there). VTK differences in double
     whatever the scalar type, so a float32 slab loses nothing when the cast to float32 is exact.
-    Its output (the slab's type) is read without a copy and cast once into the float32 result.
+    Its output is written straight into the float32 result: the output image is given an array on
+    the result's slices, which the filter reuses (vtkImageData keeps its scalars for new data and
+    AllocateScalars reuses an array of the right type that nothing else holds). Float64 slabs, or
+    a non-contiguous result, go through a per-thread float64 buffer and one cast. Should VTK
+    allocate its own array after all, that is detected and copied from.
     ``vtk_threads``: VTK's own threads per slab (1 when slabs already run one per core).
     """
     from vtkmodules.util import numpy_support
@@ -110,6 +114,12 @@ def vtk_central_compute(spacing: Tuple[float, float, float], vtk_threads: int = 
     def compute(buf, out, scratch):
         n, nj, ni = out.shape
         filt = filter_on(buf)
+        direct = out.dtype == buf.dtype and out.flags.c_contiguous
+        target = out if direct else scratch.get("vtk output", out.shape, buf.dtype)
+        array = numpy_support.create_vtk_array(numpy_support.get_vtk_array_type(target.dtype))
+        array.SetVoidArray(target.reshape(-1), target.size, 1)     # 1: VTK never frees it
+        filt.GetOutput().GetPointData().SetScalars(array)
+        del array                        # only the output may hold it, or VTK allocates a new one
         filt.UpdateInformation()         # resets the update extent: ask for the inner slices after it
         wanted = (0, ni - 1, 0, nj - 1, 1, n)
         update_extent.Set(filt.GetOutputInformation(0), list(wanted), 6)   # 50x faster than info.Set
@@ -117,7 +127,11 @@ def vtk_central_compute(spacing: Tuple[float, float, float], vtk_threads: int = 
         output = filt.GetOutput()
         if tuple(output.GetExtent()) != wanted:      # pragma: no cover - a pipeline that ignored us
             raise RuntimeError(f"vtkImageGradientMagnitude made extent {output.GetExtent()}, not {wanted}")
-        numpy.copyto(out, numpy_support.vtk_to_numpy(output.GetPointData().GetScalars()).reshape(out.shape))
+        written = numpy_support.vtk_to_numpy(output.GetPointData().GetScalars()).reshape(out.shape)
+        if written.__array_interface__["data"] != target.__array_interface__["data"]:  # pragma: no cover
+            target = written             # VTK made its own array after all
+        if target is not out:
+            numpy.copyto(out, target)
 
     return compute
 

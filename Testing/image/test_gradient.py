@@ -101,6 +101,23 @@ def test_central_seams_identical_on_phantom_with_both_threadings(monkeypatch, re
     assert [vtk_threads for _, vtk_threads in calls] == [1 if releases_gil and cores > 1 else cores] * 3
 
 
+@pytest.mark.parametrize("work,copies", [(np.float32, 0), (np.float64, 1)], ids=["float32", "float64"])
+def test_vtk_filter_writes_straight_into_the_result(monkeypatch, work, copies):
+    # float32 slabs: the filter's output array is the result's memory, no copy; float64 slabs are
+    # cast once into it (the only copy)
+    data = (np.random.default_rng(8).normal(size=(6, 9, 11)) * 100).astype(work)
+    buffer = np.concatenate([data[:1], data, data[-1:]])       # the slab with its clamped halo
+    out = np.full(data.shape, np.nan, np.float32)
+    compute = _kernels.vtk_central_compute(ANISOTROPIC)
+    calls = []
+    original = np.copyto
+    monkeypatch.setattr(np, "copyto", lambda *a, **k: calls.append(1) or original(*a, **k))
+    compute(buffer, out, _slabs.Scratch())
+    monkeypatch.undo()
+    assert len(calls) == copies
+    np.testing.assert_array_equal(out, vtk_gradient_magnitude(data, ANISOTROPIC).astype(np.float32))
+
+
 def test_numpy_engine_equals_vtk_within_float32_rounding(monkeypatch):
     image, _ = ct_phantom((30, 40, 50), spacing=ANISOTROPIC, noise_std=25, correlation_mm=0.8)
     reference = vtk_gradient_magnitude(image, ANISOTROPIC)
