@@ -86,6 +86,7 @@ def vtk_central_compute(spacing: Tuple[float, float, float], vtk_threads: int = 
     ``vtk_threads``: VTK's own threads per slab (1 when slabs already run one per core).
     """
     from vtkmodules.util import numpy_support
+    from vtkmodules.vtkCommonCore import vtkDoubleArray, vtkFloatArray
     from vtkmodules.vtkCommonDataModel import vtkImageData
     from vtkmodules.vtkCommonExecutionModel import vtkStreamingDemandDrivenPipeline
     from vtkmodules.vtkImagingGeneral import vtkImageGradientMagnitude
@@ -116,7 +117,7 @@ def vtk_central_compute(spacing: Tuple[float, float, float], vtk_threads: int = 
         filt = filter_on(buf)
         direct = out.dtype == buf.dtype and out.flags.c_contiguous
         target = out if direct else scratch.get("vtk output", out.shape, buf.dtype)
-        array = numpy_support.create_vtk_array(numpy_support.get_vtk_array_type(target.dtype))
+        array = vtkFloatArray() if target.dtype == numpy.float32 else vtkDoubleArray()
         array.SetVoidArray(target.reshape(-1), target.size, 1)     # 1: VTK never frees it
         filt.GetOutput().GetPointData().SetScalars(array)
         del array                        # only the output may hold it, or VTK allocates a new one
@@ -127,7 +128,7 @@ def vtk_central_compute(spacing: Tuple[float, float, float], vtk_threads: int = 
         output = filt.GetOutput()
         if tuple(output.GetExtent()) != wanted:      # pragma: no cover - a pipeline that ignored us
             raise RuntimeError(f"vtkImageGradientMagnitude made extent {output.GetExtent()}, not {wanted}")
-        written = numpy_support.vtk_to_numpy(output.GetPointData().GetScalars()).reshape(out.shape)
+        written = numpy.asarray(output.GetPointData().GetScalars()).reshape(out.shape)   # no copy
         if written.__array_interface__["data"] != target.__array_interface__["data"]:  # pragma: no cover
             target = written             # VTK made its own array after all
         if target is not out:
