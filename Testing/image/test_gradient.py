@@ -178,6 +178,31 @@ def test_central_on_views_byte_orders_nan_and_memmaps(tmp_path, monkeypatch):
     assert calls[0] == 0.0 and calls[-1] == 1.0 and calls == sorted(calls) and len(calls) > 3
 
 
+def test_a_raising_progress_callback_stops_the_slabs(monkeypatch):
+    # the Slicer module cancels by raising from the callback: it must propagate unchanged and the
+    # pending slabs must not run (only those already started finish)
+    many_slabs_and_threads(monkeypatch, 1, 60 * 70)
+    computed = []
+    original = _kernels.vtk_central_compute
+
+    def counting(*args):
+        compute = original(*args)
+        return lambda *a: computed.append(1) or compute(*a)
+
+    monkeypatch.setattr(_kernels, "vtk_central_compute", counting)
+
+    class Stop(Exception):
+        pass
+
+    def cancel(fraction, message=""):
+        if fraction > 0:
+            raise Stop
+
+    with pytest.raises(Stop):
+        gradient_magnitude(np.zeros((200, 60, 70), np.int16), progress=cancel)
+    assert 1 <= len(computed) < 100
+
+
 def test_command_line_and_mrml_bridge_run_the_vtk_filter(tmp_path, request):
     image, _ = ct_phantom((20, 30, 40), spacing=ANISOTROPIC, noise_std=25)
     itk_image = sitk.GetImageFromArray(image)
