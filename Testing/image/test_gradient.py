@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -176,6 +178,43 @@ def test_central_on_views_byte_orders_nan_and_memmaps(tmp_path, monkeypatch):
     target.flush()
     assert_identical_to_vtk(np.load(tmp_path / "out.npy"), base, ANISOTROPIC)
     assert calls[0] == 0.0 and calls[-1] == 1.0 and calls == sorted(calls) and len(calls) > 3
+
+
+def dipy_file(name):
+    dipy = pytest.importorskip("dipy", reason="real scans come with DIPY's wheel (a test dependency)")
+    return os.path.join(os.path.dirname(dipy.__file__), "data", "files", name)
+
+
+@pytest.mark.parametrize("slices_per_slab", [None, 2], ids=["default slabs", "2-slice slabs"])
+def test_real_scans_identical_to_vtk(monkeypatch, tmp_path, slices_per_slab):
+    # real data we did not make: an oblique 4 x 4 x 5 mm b0 EPI (int16), a DWI volume with scanner
+    # noise (float64), a b=0 and a diffusion-weighted volume of a real DWI crop (uint16), and a real
+    # CT slice (int16, 2-D) from pydicom's test files
+    scans = []
+    for name in ("aniso_vox.nii.gz", "test_piesno.nii.gz"):
+        image = sitk.ReadImage(dipy_file(name))
+        scans.append((name, sitk.GetArrayFromImage(image), image.GetSpacing()))
+    dwi = sitk.ReadImage(dipy_file("small_101D.nii.gz"))
+    for index in (0, 50):
+        volume = sitk.GetArrayFromImage(dwi)[index]              # 4-D array (t, K, J, I): one volume
+        scans.append((f"small_101D[{index}]", volume, dwi.GetSpacing()[:3]))
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    row, column = (float(h) for h in ct.PixelSpacing)
+    scans.append(("CT_small.dcm", ct.pixel_array, (column, row, float(ct.SliceThickness))))
+    for name, array, spacing in scans:
+        if slices_per_slab:
+            many_slabs_and_threads(monkeypatch, slices_per_slab, array.shape[-1] * array.shape[-2])
+        ours = gradient_magnitude(array, spacing)
+        assert ours.shape == array.shape and np.count_nonzero(ours) > ours.size // 2, name
+        volume = array if array.ndim == 3 else array[np.newaxis]
+        assert_identical_to_vtk(ours if ours.ndim == 3 else ours[np.newaxis], volume, spacing)
+    # the command line on the real oblique NIfTI file
+    assert run_cli("magnitude", dipy_file("aniso_vox.nii.gz"), tmp_path / "grad.nii.gz").code == 0
+    written = sitk.ReadImage(str(tmp_path / "grad.nii.gz"))
+    assert_identical_to_vtk(sitk.GetArrayFromImage(written), scans[0][1], written.GetSpacing())
 
 
 def test_a_raising_progress_callback_stops_the_slabs(monkeypatch):
