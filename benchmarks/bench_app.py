@@ -10,10 +10,13 @@ What is measured (wall clock; the machine's load counts, so compare the ratio, n
 * first frame: from the browser opening the URL to the first frame of the 3D view decoded in the page;
 * click to image: from clicking Apply (or Flat) to the new frame decoded in the page, alternating;
   beside it the server's own render time of that frame (the page's ``gt-frame``);
-* the peer: the same frame rendered by :class:`GradientToolsLib.mrml.OffscreenSlicer` in this process
-  (Slicer's pipeline without server, JPEG or browser), same phantom, preset, camera and view size.
+* the peer: the same frame rendered by :class:`GradientToolsLib.mrml.OffscreenSlicer`'s view in this
+  process (Slicer's pipeline without server, JPEG or browser; the render call only, not
+  ``OffscreenSlicer.render``, whose vtkWindowToImageFilter renders the window a second time), same
+  phantom, preset, camera and view size.
 
-The ratio click-to-image / offscreen render is the cost of serving the view to a browser.
+Clicks and peer renders take turns, so both see the same machine load. The ratio click-to-image /
+offscreen render is the cost of serving the view to a browser.
 """
 
 from __future__ import annotations
@@ -39,11 +42,44 @@ def _browser_paths() -> dict:
     return paths
 
 
-def _measure_browser(clicks: int, width: int, height: int) -> dict:
+class _Peer:
+    """The same frames rendered by OffscreenSlicer's view in this process, one per click."""
+
+    def __init__(self, size) -> None:
+        import asyncio
+
+        from GradientToolsLib.app.session import Session
+
+        self.loop = asyncio.new_event_loop()
+        self.session = Session(width=size[0], height=size[1])
+        self.loop.run_until_complete(self.session.load_phantom())
+        self.loop.run_until_complete(self.session.suggest())
+        self.session.offscreen.view.render()  # the first render uploads the volume; not a click's cost
+
+    def render(self, applied: bool) -> float:
+        from GradientToolsLib import mrml
+
+        display = self.session.display_of(self.session.active)
+        if applied:
+            mrml.apply_gradient_opacity(display, self.session.suggestion.points)
+        else:
+            mrml.reset_gradient_opacity(display)
+        started = time.perf_counter()
+        self.session.offscreen.view.render()
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.session.close()
+        self.loop.close()
+
+
+def measure(clicks: int, width: int, height: int) -> dict:
+    """Server start, first frame, then clicks and peer renders taking turns (same machine load)."""
     from app_support import AppProcess, Page, chromium
 
     server = AppProcess()
     driver = chromium(_browser_paths(), width=width, height=height)
+    peer = None
     try:
         started = time.perf_counter()
         page = Page(driver, server.url)
@@ -52,7 +88,8 @@ def _measure_browser(clicks: int, width: int, height: int) -> dict:
         view = page.frame().shape
         page.click("gt-suggest")
         page.wait(lambda: page.idle() and page.text("gt-noise"), "the suggestion")
-        click_seconds, render_seconds = [], []
+        peer = _Peer((view[1], view[0]))
+        click_seconds, render_seconds, peer_seconds = [], [], []
         for i in range(clicks):
             button = "gt-apply" if i % 2 == 0 else "gt-reset"
             previous = page.frame_source()
@@ -61,40 +98,14 @@ def _measure_browser(clicks: int, width: int, height: int) -> dict:
             page.wait_for_frame(previous, button)
             click_seconds.append(time.perf_counter() - started)
             render_seconds.append(float(re.search(r"last ([\d.]+) s", page.text("gt-frame")).group(1)))
+            peer_seconds.append(peer.render(applied=button == "gt-apply"))
     finally:
         driver.quit()
         server.stop()
+        if peer is not None:
+            peer.close()
     return {"start": server.ready_seconds, "first": first_frame, "view": (view[1], view[0]),
-            "clicks": click_seconds, "renders": render_seconds}
-
-
-def _measure_offscreen(size, repeats: int) -> list:
-    """The same frames rendered by OffscreenSlicer: apply and flat, alternating."""
-    import asyncio
-
-    from GradientToolsLib import mrml
-    from GradientToolsLib.app.session import Session
-
-    loop = asyncio.new_event_loop()
-    session = Session(width=size[0], height=size[1])
-    try:
-        loop.run_until_complete(session.load_phantom())
-        loop.run_until_complete(session.suggest())
-        display = session.display_of(session.active)
-        session.offscreen.render()  # the first render uploads the volume; not a click's cost
-        times = []
-        for i in range(repeats):
-            if i % 2 == 0:
-                mrml.apply_gradient_opacity(display, session.suggestion.points)
-            else:
-                mrml.reset_gradient_opacity(display)
-            started = time.perf_counter()
-            session.offscreen.render()
-            times.append(time.perf_counter() - started)
-        return times
-    finally:
-        session.close()
-        loop.close()
+            "clicks": click_seconds, "renders": render_seconds, "peer": peer_seconds}
 
 
 def main(argv=None) -> int:
@@ -105,8 +116,8 @@ def main(argv=None) -> int:
                         help="browser window height (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    browser = _measure_browser(args.clicks, args.width, args.height)
-    offscreen = _measure_offscreen(browser["view"], args.clicks)
+    browser = measure(args.clicks, args.width, args.height)
+    offscreen = browser["peer"]
     median = statistics.median
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print(f"server start (launch -> URL printed):          {browser['start']:.2f} s")
@@ -115,7 +126,7 @@ def main(argv=None) -> int:
     print(f"click -> updated image (Apply / Flat, {len(browser['clicks'])} clicks): median "
           f"{median(browser['clicks']):.2f} s, best {min(browser['clicks']):.2f} s")
     print(f"  of which the server's render of that frame: median {median(browser['renders']):.2f} s")
-    print(f"peer: OffscreenSlicer render of the same frame: median {median(offscreen):.2f} s, "
+    print(f"peer: OffscreenSlicer's view renders the same frame: median {median(offscreen):.2f} s, "
           f"best {min(offscreen):.2f} s")
     medians = median(browser["clicks"]) / median(offscreen)
     bests = min(browser["clicks"]) / min(offscreen)
