@@ -100,8 +100,10 @@ def adopt_volume(scene, volume_node, target=None, source_node=None):
         A node of ``scene`` to overwrite (its ID, display and volume-rendering nodes are kept);
         a new node with a unique name is added if None.
     source_node : vtkMRMLScalarVolumeNode, optional
-        The node of ``scene`` a :func:`detached_volume` copy stood for: the ``GradientTools.
-        SourceNodeID`` attribute (which names the private copy) is pointed to it.
+        The node of ``scene`` a :func:`detached_volume` copy stood for: the copy goes under its
+        parent transform (as :func:`GradientToolsLib.mrml.compute_gradient_magnitude` puts its output;
+        the private copy had none), and the ``GradientTools.SourceNodeID`` attribute (which names the
+        private copy) is pointed to it.
 
     Returns
     -------
@@ -121,8 +123,10 @@ def adopt_volume(scene, volume_node, target=None, source_node=None):
     try:
         target.CopyContent(volume_node, False)
         target.SetName(name)
-        if source_node is not None and target.GetAttribute(ATTRIBUTE_PREFIX + "SourceNodeID") is not None:
-            target.SetAttribute(ATTRIBUTE_PREFIX + "SourceNodeID", source_node.GetID() or "")
+        if source_node is not None:
+            target.SetAndObserveTransformNodeID(source_node.GetTransformNodeID())
+            if target.GetAttribute(ATTRIBUTE_PREFIX + "SourceNodeID") is not None:
+                target.SetAttribute(ATTRIBUTE_PREFIX + "SourceNodeID", source_node.GetID() or "")
     finally:
         target.EndModify(was_modifying)
     if target.GetDisplayNode() is None:

@@ -146,6 +146,28 @@ def test_a_preset_from_the_page_is_slicers_preset(session, loop):
     loop.run_until_complete(session.set_preset("CT-Muscle"))
 
 
+def test_a_gradient_made_off_the_scene_goes_under_the_inputs_parent_transform(offscreen):
+    """As the bridge's own output does (the private copy has no transform to carry)."""
+    import vtk
+
+    node = offscreen.add_volume(np.arange(6 * 7 * 8, dtype=np.float32).reshape(6, 7, 8), name="moved")
+    transform = offscreen.scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    matrix = vtk.vtkMatrix4x4()
+    matrix.SetElement(0, 3, 25.0)
+    transform.SetMatrixTransformToParent(matrix)
+    node.SetAndObserveTransformNodeID(transform.GetID())
+    detached = app_scene.detached_volume(node)
+    adopted = app_scene.adopt_volume(offscreen.scene, mrml.compute_gradient_magnitude(detached.node),
+                                     source_node=node)
+    direct = mrml.compute_gradient_magnitude(node)
+    try:
+        assert adopted.GetTransformNodeID() == direct.GetTransformNodeID() == transform.GetID()
+        np.testing.assert_array_equal(mrml.volume_array(adopted), mrml.volume_array(direct))
+    finally:
+        for item in (adopted, direct, node, transform):
+            offscreen.scene.RemoveNode(item)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_download_reads_back_as_the_scheme(session, loop, fmt, tmp_path):
     if session.scheme is None:
