@@ -15,6 +15,8 @@ import os
 import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from .. import mrml
 from ..diffusion.formats import FORMATS, SUFFIXES
 from ..diffusion.report import scheme_report
@@ -39,6 +41,13 @@ SCHEME_PREFIX = "gradienttools-scheme"
 BACKGROUND = (0.11, 0.12, 0.16)
 #: the scheme preview's outer sphere, as a share of the largest sphere inside the volume
 SCHEME_SPHERE_SHARE = 0.9
+
+
+def _value_range(array) -> Tuple[float, float]:
+    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    if finite.size == 0:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
 
 
 def upload_suffix(name: str) -> str:
@@ -85,6 +94,10 @@ class Session:
         self.active = None
         self.gradients: Dict[str, object] = {}
         self.presets: Dict[str, str] = {}
+        # value statistics, computed once in the worker (a full pass over a big volume is too slow
+        # for the event loop): volume ID -> (min, max); volume ID -> gradient's (99th pct, max)
+        self.ranges: Dict[str, Tuple[float, float]] = {}
+        self.gradient_stats: Dict[str, Tuple[float, float]] = {}
         self.suggestion = None
         self.opacity_applied = False
         self.scheme = None
@@ -137,7 +150,7 @@ class Session:
         return {
             "id": node.GetID(), "name": node.GetName(), "shape": tuple(int(n) for n in array.shape),
             "spacing": tuple(float(s) for s in node.GetSpacing()),
-            "range": (float(array.min()), float(array.max())), "dtype": str(array.dtype),
+            "range": self.ranges[node.GetID()], "dtype": str(array.dtype),
             "preset": self.presets.get(node.GetID(), ""),
         }
 
@@ -146,19 +159,18 @@ class Session:
         node = self.gradients.get(self.active.GetID()) if self.active is not None else None
         if node is None:
             return None
-        import numpy as np
-
-        values = np.asarray(mrml.volume_array(node))
+        p99, top = self.gradient_stats[self.active.GetID()]
         return {
             "name": node.GetName(), "method": node.GetAttribute(mrml.ATTRIBUTE_PREFIX + "Method"),
-            "units": node.GetAttribute(mrml.ATTRIBUTE_PREFIX + "Units"),
-            "max": float(values.max()), "p99": float(np.percentile(values, 99.0)),
+            "units": node.GetAttribute(mrml.ATTRIBUTE_PREFIX + "Units"), "max": top, "p99": p99,
         }
 
-    def _add_volume(self, add: Callable[[], object], preset: Optional[str] = None):
+    def _add_volume(self, add: Callable[[], object], value_range: Tuple[float, float],
+                    preset: Optional[str] = None):
         node = add()
+        self.ranges[node.GetID()] = value_range
         if preset is None:
-            preset = CT_PRESET if float(mrml.volume_array(node).min()) < CT_MINIMUM else MR_PRESET
+            preset = CT_PRESET if value_range[0] < CT_MINIMUM else MR_PRESET
         self.offscreen.show_volume_rendering(node, preset)
         self.presets[node.GetID()] = preset
         self.volumes.append(node)
@@ -195,11 +207,12 @@ class Session:
         """Add the built-in CT phantom (48 x 96 x 96 voxels, 0.8 x 0.8 x 2 mm) and show it."""
         def compute(progress):
             image, _ = ct_phantom(**PHANTOM)
-            return image
+            return image, _value_range(image)
 
-        def finish(image):
+        def finish(result):
+            image, value_range = result
             return self._add_volume(lambda: self.offscreen.add_volume(
-                image, spacing=PHANTOM["spacing"], name=PHANTOM_NAME), CT_PRESET)
+                image, spacing=PHANTOM["spacing"], name=PHANTOM_NAME), value_range, CT_PRESET)
 
         return await self.jobs.run("making the CT phantom", compute, finish)
 
@@ -207,15 +220,17 @@ class Session:
         """Read a NRRD/NIfTI/MetaImage file (geometry included) and show it."""
         def compute(progress):
             progress(0.0, "reading")
-            return read_volume(path)
+            volume = read_volume(path)
+            return volume, _value_range(volume.array)
 
-        def finish(volume):
+        def finish(result):
+            volume, value_range = result
             stem = name or os.path.basename(path)
             for suffix in UPLOAD_SUFFIXES:
                 if stem.lower().endswith(suffix):
                     stem = stem[: -len(suffix)]
             return self._add_volume(lambda: app_scene.add_file_volume(
-                self.offscreen, volume, self.scene.GenerateUniqueName(stem or "Volume")))
+                self.offscreen, volume, self.scene.GenerateUniqueName(stem or "Volume")), value_range)
 
         return await self.jobs.run(f"loading {os.path.basename(name or path)}", compute, finish)
 
@@ -277,14 +292,16 @@ class Session:
             detached = app_scene.detached_volume(source["node"])
             output = mrml.compute_gradient_magnitude(detached.node, method=method, sigma=sigma, units=units,
                                                      progress=progress)
-            return output, detached.scene
+            values = mrml.volume_array(output)
+            return output, detached.scene, (float(np.percentile(values, 99.0)), float(values.max()))
 
         def finish(result):
-            output, _private_scene = result
+            output, _private_scene, stats = result
             node = source["node"]
             target = self.gradients.get(node.GetID())
             gradient = app_scene.adopt_volume(self.scene, output, target=target, source_node=node)
             self.gradients[node.GetID()] = gradient
+            self.gradient_stats[node.GetID()] = stats
             app_scene.show_gradient_rendering(self.offscreen, gradient)
             self.show = "gradient"
             self._apply_show()
