@@ -69,9 +69,10 @@ def test_a_port_in_use_gives_one_line():
 
 
 @pytest.fixture(scope="module")
-def two_servers():
+def servers():
+    """Three servers started at once: two to stop with signals, one with ``--timeout 2``."""
     require_app_extra()
-    servers = [AppProcess(wait=False), AppProcess(wait=False)]
+    servers = [AppProcess(wait=False), AppProcess(wait=False), AppProcess("--timeout", "2", wait=False)]
     try:
         for server in servers:
             server.wait_ready()
@@ -81,8 +82,8 @@ def two_servers():
             server.stop(signal.SIGKILL)
 
 
-def test_it_prints_exactly_its_url_and_serves_the_page(two_servers):
-    for server in two_servers:
+def test_it_prints_exactly_its_url_and_serves_the_page(servers):
+    for server in servers[:2]:
         assert len(server.stdout) == 1 and URL_LINE.match(server.stdout[0])
         assert server.url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(server.url, timeout=30) as response:  # follows trame's redirect
@@ -91,9 +92,16 @@ def test_it_prints_exactly_its_url_and_serves_the_page(two_servers):
 
 
 @pytest.mark.parametrize("index, sig", [(0, signal.SIGINT), (1, signal.SIGTERM)])
-def test_it_exits_cleanly_on_sigint_and_sigterm(two_servers, index, sig):
-    server = two_servers[index]
+def test_it_exits_cleanly_on_sigint_and_sigterm(servers, index, sig):
+    server = servers[index]
     assert server.stop(sig) == 0
     assert "Traceback" not in server.stderr()
     with pytest.raises(OSError):
         urllib.request.urlopen(server.url, timeout=5)
+
+
+def test_with_a_timeout_it_stops_by_itself_when_no_tab_is_connected(servers):
+    server = servers[2]
+    assert server.url is not None
+    assert server.process.wait(60) == 0
+    assert "Traceback" not in server.stderr()
