@@ -395,8 +395,9 @@ class Session:
             raise GradientToolsError("generate a scheme first")
         names = scheme_file_names(fmt)
         with tempfile.TemporaryDirectory(prefix="gradienttools-scheme-") as folder:
+            # a designed scheme is written as designed: uniform in any frame (mrml.export_scheme)
             paths = write_scheme(self.scheme, os.path.join(folder, SCHEME_PREFIX), fmt,
-                                 comment="GradientTools app")
+                                 comment="GradientTools app", keep_vectors=True)
             files = []
             for name, path in zip(names, paths):
                 with open(path, "rb") as handle:
