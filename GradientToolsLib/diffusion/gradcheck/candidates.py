@@ -7,10 +7,10 @@ A candidate is a pair ``(permutation, signs)`` that maps a table to a new one by
 that is ``new = old @ M.T`` with the signed permutation matrix ``M[a, permutation[a]] = signs[a]``.
 There are 6 permutations times 8 sign patterns, but a diffusion measurement does not change when a
 vector is replaced by its opposite (antipodal symmetry), so ``signs`` and ``-signs`` give the same
-table: 24 distinct candidates. Each is listed once, with an even number of minus signs (no flip, or
-two axes flipped; flipping the third axis alone is the same table as flipping the other two), the
-same set dwigradcheck and scilpy test with "no flip or one flip". :func:`canonical` turns any
-``(permutation, signs)`` into the listed form.
+table: 24 distinct candidates. Each is listed once, with at most one minus sign (no flip, or one
+axis flipped: flipping two axes is the same table as flipping the third), as dwigradcheck and
+scilpy list them; a corrected table then differs from the given one in as few signs as possible.
+:func:`canonical` turns any ``(permutation, signs)`` into the listed form.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ IDENTITY: Candidate = ((0, 1, 2), (1, 1, 1))
 
 
 def canonical(permutation: Sequence[int], signs: Sequence[int]) -> Candidate:
-    """``(permutation, signs)`` checked, as int tuples, with signs of even parity (see module doc)."""
+    """``(permutation, signs)`` checked, as int tuples, with at most one minus sign (see module doc)."""
     try:
         perm = tuple(int(p) for p in permutation)
         sgn = tuple(int(s) for s in signs)
@@ -40,7 +40,7 @@ def canonical(permutation: Sequence[int], signs: Sequence[int]) -> Candidate:
         raise GradientToolsError(f"permutation must order 0, 1, 2, got {permutation!r}")
     if len(sgn) != 3 or any(s not in (-1, 1) for s in sgn):
         raise GradientToolsError(f"signs must be three of +1 or -1, got {signs!r}")
-    if sgn.count(-1) % 2:
+    if sgn.count(-1) >= 2:
         sgn = tuple(-s for s in sgn)
     return perm, sgn
 
@@ -49,7 +49,7 @@ def all_candidates() -> List[Candidate]:
     """The 24 distinct candidates, the identity first."""
     out = []
     for perm in itertools.permutations((0, 1, 2)):
-        for sgn in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+        for sgn in ((1, 1, 1), (-1, 1, 1), (1, -1, 1), (1, 1, -1)):
             out.append((perm, sgn))
     return out
 

@@ -87,7 +87,7 @@ class GradientCheck:
         return float(self.ranking[0][2])
 
     def score_of(self, permutation: Sequence[int], signs: Sequence[int]) -> float:
-        """Score of any (permutation, signs) (signs of either parity)."""
+        """Score of any (permutation, signs); signs and -signs are the same candidate."""
         key = canonical(permutation, signs)
         for perm, sgn, score in self.ranking:
             if (perm, sgn) == key:
