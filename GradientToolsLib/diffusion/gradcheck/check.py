@@ -101,9 +101,8 @@ def _check_inputs(dwi, bvals, bvecs, spacing, mask):
         raise GradientToolsError(f"dwi must be a 4-D array (K, J, I, N), got shape {dwi.shape}")
     if dwi.dtype.kind not in "iuf":
         raise GradientToolsError(f"dwi must hold real numbers, got dtype {dwi.dtype}")
-    if min(dwi.shape[:3]) < 2:
-        raise GradientToolsError(
-            f"dwi must have at least 2 voxels along each axis for tractography, got {dwi.shape[:3]}")
+    if min(dwi.shape[:3]) < 1:
+        raise GradientToolsError(f"dwi has no voxels (shape {dwi.shape})")
     n = dwi.shape[3]
     try:
         bvals = np.asarray(bvals, dtype=np.float64).reshape(-1)
@@ -200,9 +199,16 @@ def check_gradient_table(dwi, bvals, bvecs, spacing=(1.0, 1.0, 1.0), mask=None,
     voxels = np.flatnonzero(mask.reshape(-1))
     signal = dwi.reshape(-1, dwi.shape[3])[voxels]
     tensors = np.zeros((mask.size, 6))
-    tensors[voxels] = np.nan_to_num(fit_tensors(signal, np.where(b0, 0.0, bvals), unit), nan=0.0)
+    fit_progress = scaled(progress, 0.05, 0.2)
+    tensors[voxels] = np.nan_to_num(fit_tensors(
+        signal, np.where(b0, 0.0, bvals), unit,
+        progress=None if fit_progress is None else lambda f: fit_progress(f, "tensor fit")), nan=0.0)
+    # FA does not see a tensor's size: tensors of a signal that does not decay (attenuation below
+    # 1e-6 at the median b) are numerical noise, not anisotropy
+    tiny = 1e-6 / float(np.median(bvals[~b0]))
     fa = np.zeros(mask.size)
-    fa[voxels] = fractional_anisotropy(tensors[voxels])
+    fa[voxels] = np.where(np.abs(tensors[voxels]).max(axis=1) > tiny,
+                          fractional_anisotropy(tensors[voxels]), 0.0)
     report(progress, 0.2, "tracking")
 
     mean_voxel = float(np.mean(spacing))
@@ -211,26 +217,27 @@ def check_gradient_table(dwi, bvals, bvecs, spacing=(1.0, 1.0, 1.0), mask=None,
     eligible = (mask.reshape(-1) & (fa >= FA_CUTOFF)).reshape(mask.shape)
     notes = []
     anisotropic = int(eligible.sum())
-    if anisotropic == 0:
-        raise GradientToolsError(
-            f"no voxel in the mask has FA >= {FA_CUTOFF}: nothing to track (is this a DWI?)")
-    if anisotropic < MIN_ANISOTROPIC_VOXELS:
-        notes.append(f"only {anisotropic} anisotropic voxels (FA >= {FA_CUTOFF}) in the mask: "
-                     "too little white matter for a reliable check")
-    rng = np.random.default_rng(random_state)
-    seed_points = _seed_positions(eligible, int(seeds), rng)
     candidates = all_candidates()
-    perm_table = np.array([c[0] for c in candidates])
-    sign_table = np.array([c[1] for c in candidates])
-    field_ = TensorField(tensors.reshape(mask.shape + (6,)), mask)
-    lengths = track_lengths(field_, seed_points, perm_table, sign_table, spacing, params,
-                            progress=_tracking_progress(scaled(progress, 0.2, 1.0)))
-    scores = lengths.mean(axis=1)
+    if anisotropic == 0:
+        # valid but useless (a constant image, no white matter): every candidate scores 0
+        notes.append(f"no voxel in the mask has FA >= {FA_CUTOFF}: nothing to track, no verdict")
+        scores = np.zeros(len(candidates))
+    else:
+        if anisotropic < MIN_ANISOTROPIC_VOXELS:
+            notes.append(f"only {anisotropic} anisotropic voxels (FA >= {FA_CUTOFF}) in the mask: "
+                         "too little white matter for a reliable check")
+        seed_points = _seed_positions(eligible, int(seeds), np.random.default_rng(random_state))
+        perm_table = np.array([c[0] for c in candidates])
+        sign_table = np.array([c[1] for c in candidates])
+        field_ = TensorField(tensors.reshape(mask.shape + (6,)), mask)
+        lengths = track_lengths(field_, seed_points, perm_table, sign_table, spacing, params,
+                                progress=_tracking_progress(scaled(progress, 0.2, 1.0)))
+        scores = lengths.mean(axis=1)
     ranking, given_is_best = _rank(candidates, scores)
     best = IDENTITY if given_is_best else (ranking[0][0], ranking[0][1])
     top, second = ranking[0][2], ranking[1][2]
     margin = float((top - second) / top) if top > 0 else 0.0
-    if margin < WEAK_MARGIN:
+    if margin < WEAK_MARGIN and anisotropic > 0:
         notes.append(f"the best table leads the runner-up by only {100 * margin:.1f}%: weak verdict")
     for note in notes:
         warnings.warn(note, stacklevel=2)

@@ -7,6 +7,8 @@ are the frame of the gradient vectors (for the check: the voxel axes I, J, K), i
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import numpy as np
 
 from ...errors import GradientToolsError
@@ -44,7 +46,7 @@ def design_matrix(bvals: np.ndarray, unit_bvecs: np.ndarray) -> np.ndarray:
 
 
 def fit_tensors(signal: np.ndarray, bvals: np.ndarray, unit_bvecs: np.ndarray, *,
-                weighted: bool = True) -> np.ndarray:
+                weighted: bool = True, progress: Optional[Callable[[float], None]] = None) -> np.ndarray:
     """Log-linear tensor fit of every row of ``signal``.
 
     Parameters
@@ -58,6 +60,8 @@ def fit_tensors(signal: np.ndarray, bvals: np.ndarray, unit_bvecs: np.ndarray, *
     weighted : bool
         Weighted least squares with weights from the ordinary fit's predicted signal (squared), as
         DIPY's and MRtrix's default ``wls``; otherwise ordinary least squares (MRtrix tckgen's).
+    progress : callable(fraction), optional
+        Called after each block of voxels.
 
     Returns
     -------
@@ -73,6 +77,8 @@ def fit_tensors(signal: np.ndarray, bvals: np.ndarray, unit_bvecs: np.ndarray, *
     for start in range(0, signal.shape[0], FIT_BLOCK):
         block = np.asarray(signal[start:start + FIT_BLOCK], dtype=np.float64)
         out[start:start + block.shape[0]] = _fit_block(block, x, pinv, weighted)[:, 1:]
+        if progress is not None:
+            progress((start + block.shape[0]) / signal.shape[0])
     return out
 
 

@@ -127,5 +127,5 @@ def track_lengths(field: TensorField, seeds: np.ndarray, perm_table: np.ndarray,
         pos, owner, perms, signs = new_pos[keep], owner[keep], perms[keep], signs[keep]
         direction = new_dir[keep] * np.sign(dot[keep])[:, None]
         if progress is not None and count % 8 == 0:
-            progress(min(1.0, count / max_steps + (1.0 - owner.size / cand.size)))
+            progress(max(count / max_steps, 1.0 - owner.size / cand.size))
     return lengths.reshape(n_cand, n_seeds, 2).sum(axis=2)
