@@ -450,8 +450,14 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
 
         result = gradient_check.check_gradient_table_for_node(dwiNode, maskNode, progress=progress)
         if apply:
-            gradient_check.apply_correction(dwiNode, result)
+            self.applyGradientCorrection(dwiNode, result)
         return result
+
+    def applyGradientCorrection(self, dwiNode, result):
+        """Write a check's winning table into the DWI node (measurement frame); False if none needed."""
+        from GradientToolsLib.mrml import gradient_check
+
+        return gradient_check.apply_correction(dwiNode, result)
 
 
 #

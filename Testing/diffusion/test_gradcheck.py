@@ -320,3 +320,17 @@ def test_bad_spacing_and_seeds_are_refused():
         check_gradient_table(dwi, bvals, bvecs, spacing=(1.0, 0.0, 1.0))
     with pytest.raises(GradientToolsError, match="seeds"):
         check_gradient_table(dwi, bvals, bvecs, seeds=0)
+
+
+def test_raising_from_the_progress_callback_cancels_the_check(anisotropic_phantom):
+    phantom, bvals, truth = anisotropic_phantom
+
+    class Cancelled(Exception):
+        pass
+
+    def progress(fraction, message):
+        if message == "tracking" and fraction > 0.2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        check_gradient_table(phantom.dwi, bvals, truth, phantom.spacing, seeds=300, progress=progress)
