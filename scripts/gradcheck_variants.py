@@ -148,7 +148,7 @@ def fibre_coherence(case, millimetres, fa_threshold=0.2):
 
 
 VARIANTS = [
-    ("chosen: step 0.5 vox, 30 deg, FA 0.1, trilinear, WLS", {}),
+    ("chosen: 0.5 vox, 30 deg, FA 0.1, trilinear, WLS", {}),
     ("MRtrix-like: step 0.1 vox, 60 deg", {"STEP_VOXELS": 0.1, "MAX_ANGLE": 60.0}),
     ("45 deg", {"MAX_ANGLE": 45.0}),
     ("20 deg", {"MAX_ANGLE": 20.0}),
