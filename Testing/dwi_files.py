@@ -75,7 +75,8 @@ def write_fsl(prefix, bvals, bvecs) -> tuple:
 def write_nrrd_dwi(path, array, spacing, direction, bvals, vectors, measurement_frame=None,
                    space="left-posterior-superior", origin=(0.0, 0.0, 0.0)) -> str:
     """A DWI NRRD: ``direction`` and ``origin`` in ``space``; ``vectors`` in the measurement frame
-    (scaled by sqrt(b / b_max) as Slicer writes multi-shell tables)."""
+    (scaled by sqrt(b / b_max) as Slicer writes multi-shell tables). A ``.nhdr`` path writes a
+    detached header and its data beside it as ``<name>.raw``."""
     array = np.asarray(array, np.float32)
     measurement_frame = np.eye(3) if measurement_frame is None else np.asarray(measurement_frame)
     k, j, i, n = array.shape
@@ -91,10 +92,18 @@ def write_nrrd_dwi(path, array, spacing, direction, bvals, vectors, measurement_
     scale = np.sqrt(np.asarray(bvals) / b_max)
     for index, (g, s) in enumerate(zip(np.nan_to_num(vectors), scale)):
         lines.append(f"DWMRI_gradient_{index:04d}:=" + " ".join(f"{x:.10f}" for x in g * s))
+    data = np.ascontiguousarray(array).astype("<f4").tobytes()  # (K, J, I, N): list axis fastest
+    path = str(path)
+    if path.endswith(".nhdr"):
+        raw = os.path.splitext(os.path.basename(path))[0] + ".raw"
+        lines.insert(9, f"data file: {raw}")
+        with open(os.path.join(os.path.dirname(path), raw), "wb") as f:
+            f.write(data)
+        data = b""
     with open(path, "wb") as f:
-        f.write(("\n".join(lines) + "\n\n").encode("ascii"))
-        f.write(np.ascontiguousarray(array).astype("<f4").tobytes())  # (K, J, I, N): list axis fastest
-    return str(path)
+        f.write(("\n".join(lines) + ("\n\n" if data else "\n")).encode("ascii"))
+        f.write(data)
+    return path
 
 
 def dipy_file(name: str) -> str:

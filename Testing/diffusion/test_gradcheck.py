@@ -2,7 +2,7 @@
 the mask, every corruption of a phantom's table recovered, DIPY's own phantom, DIPY's real small_64D
 crop with a flipped axis, NaN b=0 vectors, degenerate and bad input.
 
-Timing: about 20 s on 2 busy cores (24 checks of a 14x24x24 phantom dominate).
+Timing: about 15 s on 2 busy cores (the 24 checks of a 14x24x24 phantom take a quarter).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ the node's measurement frame through its IJK-to-RAS geometry (both handedness), 
 written back, DWI NRRDs read by Slicer's own NRRD reader, masks, the module logic's
 checkGradientTable, bad input.
 
-Timing: about 15 s on 2 busy cores.
+Timing: about 10 s on 2 busy cores.
 """
 
 from __future__ import annotations
