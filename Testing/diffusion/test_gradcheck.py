@@ -15,6 +15,7 @@ from dwi_files import phantom_case, scheme, small_64d
 
 from GradientToolsLib import GradientToolsError, check_gradient_table
 from GradientToolsLib.diffusion.gradcheck import (
+    Candidate,
     all_candidates,
     apply_candidate,
     candidate_matrix,
@@ -65,6 +66,10 @@ def test_the_24_candidates_are_all_distinct_tables_and_follow_the_rule(rng):
             assert not np.allclose(np.abs(np.sum(outputs[i] * outputs[j], axis=1)), 1.0)
     # the 48 signed permutations fold onto the 24 (signs and -signs are one table)
     assert canonical((2, 0, 1), (-1, -1, 1)) == ((2, 0, 1), (1, 1, -1))
+    # a Candidate equals every pair that gives its table, from either side of ==
+    flip_yz = Candidate((0, 1, 2), (1, -1, -1))
+    assert flip_yz == ((0, 1, 2), (-1, 1, 1)) and ((0, 1, 2), (1, -1, -1)) == flip_yz
+    assert flip_yz != IDENTITY and flip_yz.signs == (-1, 1, 1) and flip_yz not in candidates[:1]
     assert describe(((1, 0, 2), (1, -1, 1))) == "+J -I +K"
     with pytest.raises(GradientToolsError, match="permutation"):
         canonical((0, 0, 1), (1, 1, 1))

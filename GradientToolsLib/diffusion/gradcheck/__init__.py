@@ -11,8 +11,16 @@ module              job
 ==================  ==================================================================
 """
 
-from .candidates import all_candidates, apply_candidate, candidate_matrix, canonical, describe, inverse
+from .candidates import (
+    Candidate,
+    all_candidates,
+    apply_candidate,
+    candidate_matrix,
+    canonical,
+    describe,
+    inverse,
+)
 from .check import GradientCheck, check_gradient_table
 
-__all__ = ["GradientCheck", "all_candidates", "apply_candidate", "canonical", "candidate_matrix",
+__all__ = ["Candidate", "GradientCheck", "all_candidates", "apply_candidate", "canonical", "candidate_matrix",
            "check_gradient_table", "describe", "inverse"]

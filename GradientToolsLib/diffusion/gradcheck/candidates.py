@@ -22,13 +22,44 @@ import numpy as np
 
 from ...errors import GradientToolsError
 
-Candidate = Tuple[Tuple[int, int, int], Tuple[int, int, int]]
-
-#: the identity: the table as given
-IDENTITY: Candidate = ((0, 1, 2), (1, 1, 1))
+Pair = Tuple[Tuple[int, int, int], Tuple[int, int, int]]
 
 
-def canonical(permutation: Sequence[int], signs: Sequence[int]) -> Candidate:
+class Candidate(tuple):
+    """``(permutation, signs)`` in the listed form, equal to any pair that gives the same table.
+
+    A plain tuple otherwise (``perm, signs = candidate`` works): ``Candidate((0, 1, 2), (1, -1, -1))``
+    is stored as ``((0, 1, 2), (-1, 1, 1))`` and compares equal to both.
+    """
+
+    def __new__(cls, permutation: Sequence[int], signs: Sequence[int]):
+        return tuple.__new__(cls, canonical(permutation, signs))
+
+    @property
+    def permutation(self) -> Tuple[int, int, int]:
+        return self[0]
+
+    @property
+    def signs(self) -> Tuple[int, int, int]:
+        return self[1]
+
+    def __eq__(self, other) -> bool:
+        try:
+            return tuple.__eq__(self, canonical(*other))
+        except (TypeError, ValueError):
+            return False
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return f"Candidate({self[0]}, {self[1]})"
+
+
+
+def canonical(permutation: Sequence[int], signs: Sequence[int]) -> Pair:
     """``(permutation, signs)`` checked, as int tuples, with at most one minus sign (see module doc)."""
     try:
         perm = tuple(int(p) for p in permutation)
@@ -45,16 +76,17 @@ def canonical(permutation: Sequence[int], signs: Sequence[int]) -> Candidate:
     return perm, sgn
 
 
+#: the identity: the table as given
+IDENTITY = Candidate((0, 1, 2), (1, 1, 1))
+
+
 def all_candidates() -> List[Candidate]:
     """The 24 distinct candidates, the identity first."""
-    out = []
-    for perm in itertools.permutations((0, 1, 2)):
-        for sgn in ((1, 1, 1), (-1, 1, 1), (1, -1, 1), (1, 1, -1)):
-            out.append((perm, sgn))
-    return out
+    return [Candidate(perm, sgn) for perm in itertools.permutations((0, 1, 2))
+            for sgn in ((1, 1, 1), (-1, 1, 1), (1, -1, 1), (1, 1, -1))]
 
 
-def candidate_matrix(candidate: Candidate) -> np.ndarray:
+def candidate_matrix(candidate: Pair) -> np.ndarray:
     """The signed permutation matrix M (3x3) of a candidate: ``new_vector = M @ old_vector``."""
     perm, sgn = candidate
     m = np.zeros((3, 3))
@@ -62,7 +94,7 @@ def candidate_matrix(candidate: Candidate) -> np.ndarray:
     return m
 
 
-def apply_candidate(bvecs, candidate: Candidate) -> np.ndarray:
+def apply_candidate(bvecs, candidate: Pair) -> np.ndarray:
     """``new[:, a] = signs[a] * bvecs[:, permutation[a]]`` for an (N, 3) table (NaN rows stay NaN)."""
     perm, sgn = canonical(*candidate)
     table = np.asarray(bvecs, dtype=np.float64)
@@ -71,15 +103,14 @@ def apply_candidate(bvecs, candidate: Candidate) -> np.ndarray:
     return table[:, list(perm)] * np.asarray(sgn, dtype=np.float64)
 
 
-def inverse(candidate: Candidate) -> Candidate:
+def inverse(candidate: Pair) -> Candidate:
     """The candidate that undoes ``candidate`` (``apply(apply(t, c), inverse(c)) == t``)."""
     m = candidate_matrix(canonical(*candidate)).T
     perm = tuple(int(np.flatnonzero(row)[0]) for row in m)
-    sgn = tuple(int(m[a, perm[a]]) for a in range(3))
-    return canonical(perm, sgn)
+    return Candidate(perm, tuple(int(m[a, perm[a]]) for a in range(3)))
 
 
-def describe(candidate: Candidate, axes: str = "IJK") -> str:
+def describe(candidate: Pair, axes: str = "IJK") -> str:
     """Human-readable form, e.g. ``"+I -K -J"`` (new axis a takes sign and old axis)."""
     perm, sgn = canonical(*candidate)
     return " ".join(("+" if s > 0 else "-") + axes[p] for p, s in zip(perm, sgn))

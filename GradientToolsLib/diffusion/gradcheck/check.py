@@ -52,8 +52,10 @@ class GradientCheck:
 
     Attributes
     ----------
-    best : (permutation, signs)
-        The winning candidate; apply it with ``new[:, a] = signs[a] * old[:, permutation[a]]``.
+    best : Candidate
+        The winning ``(permutation, signs)``; apply it with ``new[:, a] = signs[a] *
+        old[:, permutation[a]]``. It compares equal to any pair giving the same table (signs or
+        -signs).
     given_is_best : bool
         True when the table as given wins (or ties with the winner within ``TIE_TOLERANCE``).
     ranking : list of (permutation, signs, score)
@@ -234,7 +236,7 @@ def check_gradient_table(dwi, bvals, bvecs, spacing=(1.0, 1.0, 1.0), mask=None,
                                 progress=_tracking_progress(scaled(progress, 0.2, 1.0)))
         scores = lengths.mean(axis=1)
     ranking, given_is_best = _rank(candidates, scores)
-    best = IDENTITY if given_is_best else (ranking[0][0], ranking[0][1])
+    best = IDENTITY if given_is_best else Candidate(ranking[0][0], ranking[0][1])
     top, second = ranking[0][2], ranking[1][2]
     margin = float((top - second) / top) if top > 0 else 0.0
     if margin < WEAK_MARGIN and anisotropic > 0:
