@@ -14,15 +14,8 @@ import pytest
 from dwi_files import phantom_case, scheme, small_64d
 
 from GradientToolsLib import GradientToolsError, check_gradient_table
-from GradientToolsLib.diffusion.gradcheck import (
-    Candidate,
-    all_candidates,
-    apply_candidate,
-    candidate_matrix,
-    canonical,
-    describe,
-    inverse,
-)
+from GradientToolsLib.diffusion.gradcheck import Candidate, all_candidates, apply_candidate, inverse
+from GradientToolsLib.diffusion.gradcheck.candidates import candidate_matrix, canonical, describe
 from GradientToolsLib.diffusion.gradcheck.frames import fsl_to_voxel
 from GradientToolsLib.diffusion.gradcheck.mask import brain_mask
 from GradientToolsLib.diffusion.gradcheck.tensor import (
