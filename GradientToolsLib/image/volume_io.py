@@ -97,34 +97,19 @@ def _first_line(exc: BaseException) -> str:
     return lines[-1][:200] if lines else type(exc).__name__
 
 
-def _image_reader(path: str):
-    """(SimpleITK, an ImageFileReader that has read the file's information), or a named error."""
+def _header_reader(path: str):
+    """A SimpleITK reader of ``path`` with the header read; errors name the file."""
     if not os.path.exists(path):
         raise GradientToolsError(f"input file not found: {path}")
     if os.path.isdir(path):
         raise GradientToolsError(f"input is a folder, not an image file: {path}")
-    sitk = _sitk()
-    reader = sitk.ImageFileReader()
+    reader = _sitk().ImageFileReader()
     reader.SetFileName(path)
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
         raise GradientToolsError(f"cannot read image file {path}: {_first_line(exc)}") from None
-    return sitk, reader
-
-
-def _read_pixels(sitk, reader, path: str):
-    """(image, voxel array, direction matrix) from a reader that has read the information."""
-    try:
-        image = reader.Execute()
-    except RuntimeError as exc:
-        raise GradientToolsError(f"cannot read image file {path}: {_first_line(exc)}") from None
-    array = sitk.GetArrayFromImage(image)
-    if array.dtype.kind == "c":
-        raise GradientToolsError(f"{path} holds complex values; real values are needed")
-    dimension = image.GetDimension()
-    direction = numpy.array(image.GetDirection(), dtype=numpy.float64).reshape(dimension, dimension)
-    return image, array, direction
+    return reader
 
 
 def read_volume(path: Union[str, os.PathLike]) -> Volume:
@@ -139,7 +124,8 @@ def read_volume(path: Union[str, os.PathLike]) -> Volume:
         per voxel (vector, RGB, DWI), more than three dimensions, or complex values.
     """
     path = os.fspath(path)
-    sitk, reader = _image_reader(path)
+    reader = _header_reader(path)
+    sitk = _sitk()
     components = reader.GetNumberOfComponents()
     dimension = reader.GetDimension()
     if components != 1:
@@ -148,9 +134,16 @@ def read_volume(path: Union[str, os.PathLike]) -> Volume:
             "a scalar volume is needed")
     if dimension not in (2, 3):
         raise GradientToolsError(f"{path} is a {dimension}-D image; a 2-D or 3-D scalar volume is needed")
-    image, array, direction = _read_pixels(sitk, reader, path)
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        raise GradientToolsError(f"cannot read image file {path}: {_first_line(exc)}") from None
+    array = sitk.GetArrayFromImage(image)
+    if array.dtype.kind == "c":
+        raise GradientToolsError(f"{path} holds complex values; a real scalar volume is needed")
     spacing = list(image.GetSpacing())
     origin = list(image.GetOrigin())
+    direction = numpy.array(image.GetDirection(), dtype=numpy.float64).reshape(dimension, dimension)
     if dimension == 2:
         array = array[numpy.newaxis]
         spacing.append(1.0)
@@ -313,16 +306,21 @@ def read_dwi(path: Union[str, os.PathLike]) -> DwiVolume:
         one non-spatial axis).
     """
     path = os.fspath(path)
-    sitk, reader = _image_reader(path)
+    reader = _header_reader(path)
     components, dimension = reader.GetNumberOfComponents(), reader.GetDimension()
     if not ((dimension == 4 and components == 1) or (dimension == 3 and components > 1)):
         raise GradientToolsError(
             f"{path} is a {dimension}-D image with {components} component(s) per voxel; a "
             "diffusion-weighted series (4-D, or 3-D with one component per volume) is needed")
-    image, array, direction = _read_pixels(sitk, reader, path)
+    try:
+        voxels = _sitk().GetArrayFromImage(reader.Execute())
+    except RuntimeError as exc:
+        raise GradientToolsError(f"cannot read DWI file {path}: {_first_line(exc)}") from None
+    if voxels.dtype.kind not in "biuf":
+        raise GradientToolsError(f"{path} holds {voxels.dtype} values; real values are needed")
     if dimension == 4:
-        array = numpy.moveaxis(array, 0, -1)  # (N, K, J, I) -> (K, J, I, N)
-    lower = path.lower()
-    header = read_nrrd_header(path) if lower.endswith((".nrrd", ".nhdr")) else {}
-    return DwiVolume(numpy.ascontiguousarray(array), tuple(image.GetSpacing()[:3]),
-                     numpy.array(image.GetOrigin()[:3]), direction[:3, :3], header)
+        voxels = numpy.moveaxis(voxels, 0, -1)  # (N, K, J, I) -> (K, J, I, N)
+    direction = numpy.array(reader.GetDirection(), dtype=numpy.float64).reshape(dimension, dimension)
+    header = read_nrrd_header(path) if path.lower().endswith((".nrrd", ".nhdr")) else {}
+    return DwiVolume(numpy.ascontiguousarray(voxels), tuple(reader.GetSpacing()[:3]),
+                     numpy.array(reader.GetOrigin()[:3]), direction[:3, :3], header)
