@@ -37,6 +37,8 @@ from .frames import (
 from .tensor import B0_THRESHOLD
 
 KINDS = ("fsl", "mrtrix", "nrrd")
+#: the GradientScheme frame of the files written for each kind, where GradientScheme has frames
+SCHEME_FRAMES = {"fsl": "image", "mrtrix": "scanner"}
 
 
 @dataclass
@@ -163,13 +165,15 @@ def table_from_nrrd(path: str, header: Dict[str, str]) -> GradientTable:
     if not any(k.startswith("DWMRI_gradient_") for k in header):
         raise GradientToolsError(
             f"{path}: no DWMRI_gradient_ keys in the header; give the gradient files")
-    scheme = read_nrrd(path)
+    bvals = read_nrrd(path).bvals  # the b-values (and the header's checks); vectors as written:
     frame = header.get("measurement frame")
     mf = np.eye(3) if frame is None else _vector_list(frame, "measurement frame", path)
     raw = {int(k[len("DWMRI_gradient_"):]): [float(x) for x in v.split()]
            for k, v in header.items() if k.startswith("DWMRI_gradient_")}
-    raw = np.array([raw[i] for i in range(scheme.n)])
-    return GradientTable("nrrd", scheme.bvals, scheme.bvecs, path, mf, header.get("space", ""), raw)
+    raw = np.array([raw[i] for i in range(bvals.size)])
+    norms = np.linalg.norm(raw, axis=1, keepdims=True)
+    unit = np.divide(raw, norms, out=np.zeros_like(raw), where=norms > 0)
+    return GradientTable("nrrd", bvals, unit, path, mf, header.get("space", ""), raw)
 
 
 def output_paths(table: GradientTable, prefix: str) -> List[str]:
@@ -191,11 +195,18 @@ def write_corrected(table: GradientTable, corrected_voxel: np.ndarray, direction
     prefix = os.fspath(prefix)
     if table.kind in ("fsl", "mrtrix"):
         vectors = np.nan_to_num(table.from_voxel(corrected_voxel, direction), nan=0.0)
-        return write_scheme(GradientScheme(table.bvals, vectors), prefix, table.kind,
+        return write_scheme(_scheme_in_frame(table.bvals, vectors, table.kind), prefix, table.kind,
                             comment="corrected by gradienttools gradcheck")
     voxel = measurement_to_voxel(table.header_vectors, table.measurement_frame, direction, table.space)
     turned = voxel_to_measurement(voxel @ matrix.T, table.measurement_frame, direction, table.space)
     return [_write_nrrd_copy(table.source, output_paths(table, prefix)[0], turned)]
+
+
+def _scheme_in_frame(bvals, vectors, kind: str) -> GradientScheme:
+    """A scheme of the file's own frame (the vectors are already in it: no conversion)."""
+    if "frame" in getattr(GradientScheme, "__dataclass_fields__", {}):
+        return GradientScheme(bvals, vectors, frame=SCHEME_FRAMES[kind])
+    return GradientScheme(bvals, vectors)
 
 
 def _write_nrrd_copy(source: str, target: str, vectors: np.ndarray) -> str:
