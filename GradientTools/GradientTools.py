@@ -665,6 +665,23 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
     def attachSchemeToDWI(self, dwiNode, scheme):
         self.mrml.attach_scheme_to_dwi(dwiNode, scheme)
 
+    # gradient table check
+    def checkGradientTable(self, dwiNode, maskNode=None, apply=False, progress=None):
+        """Score the 24 axis flips/swaps of a DWI node's gradient table by fibre coherence; with
+        ``apply``, write the winner into the node. Returns GradientToolsLib's GradientCheck."""
+        from GradientToolsLib.mrml import gradient_check
+
+        result = gradient_check.check_gradient_table_for_node(dwiNode, maskNode, progress=progress)
+        if apply:
+            self.applyGradientCorrection(dwiNode, result)
+        return result
+
+    def applyGradientCorrection(self, dwiNode, result):
+        """Write a check's winning table into the DWI node (measurement frame); False if none needed."""
+        from GradientToolsLib.mrml import gradient_check
+
+        return gradient_check.apply_correction(dwiNode, result)
+
 
 #
 # GradientToolsTest
