@@ -1,7 +1,8 @@
 """The ``gradienttools`` command line: one subcommand per job.
 
 Each subcommand is a module of this package defining ``NAME``, ``HELP``, ``ORDER`` (position in
-``--help``), ``add_arguments(parser)`` and ``run(args) -> int``.
+``--help``), ``add_arguments(parser)`` and ``run(args) -> int``; ``PUBLISH_TOGETHER = False`` for a
+command whose files must appear while it runs (the app server).
 
 Bad input anywhere (a :class:`GradientToolsError`, ``ValueError`` or ``OSError``) ends the program
 with one line on stderr and exit status 2, never a traceback; subcommands write their outputs through
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _group=getattr(module, "PUBLISH_TOGETHER", True))
     return parser
 
 
@@ -142,7 +143,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             parser = build_parser()
             args = parser.parse_args(argv)
             command = f"gradienttools {args.command}"
-            with publish_together(), _warnings_as_lines(args.command):
+            group = publish_together() if args._group else contextlib.nullcontext()
+            with group, _warnings_as_lines(args.command):
                 return int(args._run(args) or 0)
     except KeyboardInterrupt:
         sys.stderr.write(f"{command}: interrupted\n")

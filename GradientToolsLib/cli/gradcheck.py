@@ -37,7 +37,9 @@ def _table(args, dwi):
     import os
 
     from ..diffusion.gradcheck.tables import read_table_files, table_from_nrrd
-    from ..errors import GradientToolsError
+    from .._shared.files import refuse_overwriting_inputs
+from ..errors import GradientToolsError
+from ..image.volume_files import data_files
 
     if args.files:
         return read_table_files(args.files)
@@ -128,9 +130,9 @@ def run(args) -> int:
     if table.bvals.size != dwi.array.shape[3]:
         raise GradientToolsError(f"{table.source}: {table.bvals.size} volumes in the table but "
                                  f"{dwi.array.shape[3]} in {args.dwi}")
-    inputs = {os.path.abspath(p) for p in [args.dwi, table.source, *args.files]}
-    if args.output is not None and inputs & {os.path.abspath(p) for p in output_paths(table, args.output)}:
-        raise GradientToolsError("--output would overwrite an input file; choose another prefix")
+    if args.output is not None:
+        inputs = [*data_files(args.dwi), table.source, *args.files]
+        refuse_overwriting_inputs(output_paths(table, args.output), inputs)
     mask = _mask(args.mask, dwi) if args.mask else None
     voxel = table.to_voxel(dwi.direction)
     with TextProgressBar("gradcheck") as bar, warnings.catch_warnings():

@@ -18,7 +18,6 @@ from ._schemes import (
     load_reference,
     output_paths,
     read_input,
-    warnings_to_stderr,
 )
 
 NAME = "scheme"
@@ -127,8 +126,10 @@ def _fixed_directions(args, shells, design_frame: str, reference, volumes):
 def run(args) -> int:
     import json
 
+    from .._shared.validate import check_int
+    from ..diffusion.electrostatic import check_direction_count
     from ..diffusion.formats import FORMAT_FRAMES
-    from ..diffusion.multishell import multishell_scheme
+    from ..diffusion.multishell import MAX_B0, multishell_scheme
     from ..diffusion.order import place_b0
     from ..diffusion.report import format_report, scheme_report
     from ..diffusion.writers import write_scheme
@@ -138,6 +139,9 @@ def run(args) -> int:
         if b in shells:
             raise GradientToolsError(f"shell b={b:g} given twice")
         shells[b] = n
+    # the limits first: everything after them may allocate per volume or per direction
+    check_direction_count(sum(shells.values()), "the number of diffusion-weighted directions")
+    check_int(args.b0, "--b0", minimum=0, maximum=MAX_B0)
     check_output_folder(args.output)  # before minutes of optimisation
     check_outputs_are_not_inputs(output_paths(args.output, args.format), args.fixed or [])
     place_b0(sum(shells.values()), args.b0, args.b0_every, head=args.b0_head, end=args.b0_end,
@@ -151,9 +155,8 @@ def run(args) -> int:
                                    order=args.order, polarity=args.polarity, fixed=fixed,
                                    restarts=args.restarts, progress=bar, b0_head=args.b0_head,
                                    b0_end=args.b0_end, b0_spread=args.b0_spread, frame=design_frame)
-    with warnings_to_stderr(NAME):
-        paths = write_scheme(scheme, args.output, args.format, reference=reference,
-                             comment="gradienttools scheme " + " ".join(f"{b:g}:{n}" for b, n in args.shell))
+    paths = write_scheme(scheme, args.output, args.format, reference=reference,
+                         comment="gradienttools scheme " + " ".join(f"{b:g}:{n}" for b, n in args.shell))
     report = scheme_report(scheme)
     if args.json:
         print(json.dumps({"written": paths, "frame": target, "designed_in": design_frame, "report": report},
