@@ -37,9 +37,6 @@ def _table(args, dwi):
     import os
 
     from ..diffusion.gradcheck.tables import read_table_files, table_from_nrrd
-    from .._shared.files import refuse_overwriting_inputs
-from ..errors import GradientToolsError
-from ..image.volume_files import data_files
 
     if args.files:
         return read_table_files(args.files)
@@ -109,14 +106,14 @@ def _report_lines(result, table, summary: str, written) -> list:
 
 def run(args) -> int:
     import json
-    import os
     import warnings
 
-    from .._shared.files import check_output_folder
+    from .._shared.files import check_output_folder, refuse_overwriting_inputs
     from ..diffusion.gradcheck import candidate_matrix, check_gradient_table
     from ..diffusion.gradcheck.check import DEFAULT_SEEDS
     from ..diffusion.gradcheck.tables import describe_b, output_paths, write_corrected
     from ..errors import GradientToolsError
+    from ..image.volume_files import data_files
     from ..image.volume_io import read_dwi
     from ..progress import TextProgressBar
 
