@@ -37,6 +37,7 @@ def _table(args, dwi):
     import os
 
     from ..diffusion.gradcheck.tables import read_table_files, table_from_nrrd
+    from ..errors import GradientToolsError
 
     if args.files:
         return read_table_files(args.files)
