@@ -208,7 +208,7 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         sample = noise_module.sample_blocks(data, mask=mask, visible_range=visible, max_blocks=max_blocks,
                                             seed=seed)
         report(progress, 0.5, "estimating noise")
-        est = noise_module.estimate_gradient_noise(sample=sample)
+        est = noise_module.estimate_gradient_noise(sample=sample, background=mask is None and visible is None)
         lo, hi = scalar_range.result()
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise GradientToolsError("the volume contains NaN or infinite values")
