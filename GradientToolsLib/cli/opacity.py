@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from .._shared.files import check_output_folder
 from ..errors import GradientToolsError
@@ -77,6 +78,8 @@ def run(args) -> int:
         suggestion = suggest_gradient_opacity(volume.array, volume.spacing, mask=mask,
                                               visible_range=args.visible_range,
                                               suppression=args.suppression, progress=bar)
+    for warning in suggestion.warnings:
+        print(f"gradienttools {NAME}: warning: {warning}", file=sys.stderr)
     if args.output:
         write_volume_property(args.output, suggestion.points, preset=args.preset,
                               scalar_range=suggestion.scalar_range)

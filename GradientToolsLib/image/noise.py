@@ -155,7 +155,19 @@ def window_statistics(sample: BlockSample, window: int = WINDOW):
     count = np.maximum(n_valid, 1)
     per_block = int(np.prod(usable.shape[1:]))
     block = np.repeat(np.arange(nb), per_block)
-    return ((sums / count).reshape(3, -1), (values / count).ravel(), usable.ravel(), block, shape)
+    flat_values = _box_sums(sample.values.reshape(block_shape) * selected, shape) / np.maximum(n_selected, 1)
+    noise_free = _noise_free(flat_values[flat & (n_selected >= n // 2)], int(usable.sum()))
+    usable = usable.ravel() & (not noise_free)
+    return (sums / count).reshape(3, -1), (values / count).ravel(), usable, block, shape
+
+
+def _noise_free(flat_means: np.ndarray, n_noisy: int) -> bool:
+    """Noise-free (piecewise constant) data: flat windows at values other than the most common flat
+    value (an exact-zero background, padding) outnumber the windows with noise."""
+    if flat_means.size == 0:
+        return False
+    values, counts = np.unique(np.round(flat_means, 6), return_counts=True)
+    return int(flat_means.size - counts.max()) > n_noisy
 
 
 @functools.lru_cache(maxsize=16)
