@@ -29,7 +29,7 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -71,7 +71,8 @@ def box(k0, k1, j0, j1, i0, i1) -> Box:
 DEBIAN = {
     "invesalius-examples": "usr/share/doc/invesalius-examples/examples/Cranium.inv3",
     "mricron-data": "usr/share/mricron/templates/ch2.nii.gz",
-    "insighttoolkit5-examples": "usr/share/doc/insighttoolkit5-examples/examples/Data/KmeansTest_T1UCharRaw.nii.gz",
+    "insighttoolkit5-examples":
+        "usr/share/doc/insighttoolkit5-examples/examples/Data/KmeansTest_T1UCharRaw.nii.gz",
 }
 
 
@@ -191,7 +192,8 @@ def _t1_05mm() -> Scan:
     return _colin(
         "usr/share/mricron/templates/ch2better.nii.gz", "t1-0.5mm",
         "T1 brain (Colin 27, 'ch2better'), uint8, 0.5 mm isotropic, skull stripped, zero background",
-        {"white matter": box(190, 206, 196, 212, 80, 96), "white matter 2": box(201, 216, 186, 202, 198, 214)},
+        {"white matter": box(190, 206, 196, 212, 80, 96),
+         "white matter 2": box(201, 216, 186, 202, 198, 214)},
         {"zeroed csf/white matter": Boundary(box(196, 204, 165, 205, 100, 130), 60.0,
                                              ("zeroed csf", "white matter"))})
 
