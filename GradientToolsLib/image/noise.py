@@ -1,64 +1,79 @@
-"""Robust estimate of the noise in renderer-unit gradients, from the data.
+"""The noise of the renderer's gradient, measured in the data where structure is everywhere.
 
-Slicer's GPU ray caster sees, at each voxel, the central differences
-``d_a = 0.5 * (F[a+1] - F[a-1])`` along the three array axes (per voxel step, spacing 1) and uses
-``x = sqrt(d_k**2 + d_j**2 + d_i**2)``. In a homogeneous region ``d`` is pure noise. This module
-measures that noise directly on ``d`` (no white-noise formula), so it holds for correlated CT noise
-and strongly anisotropic voxels, whose per-axis differences differ a lot.
+Slicer's GPU ray caster sees at each voxel the central differences ``d_a = 0.5 * (F[a+1] - F[a-1])``
+along the three array axes (per voxel step) and uses ``x = |d|``. In homogeneous tissue ``d`` is pure
+noise; everywhere else structure adds to it. The gradient-opacity curve must hide the first and show
+the rest, so what is estimated here is the distribution of ``d`` in homogeneous tissue, directly from
+``d`` (no white-noise formula: correlated CT noise and anisotropic voxels are measured as they are).
 
-Method: the noise floor of local mean squares
-----------------------------------------------
-On real scans structure is everywhere: at 1 mm most small windows of a brain T1 hold a piece of
-cortex, and the most common local variance is that of anatomy, not noise. Anatomy only *adds* to
-the local mean square of ``d``; noise is the floor under it. So:
+Method (the comparison with other estimators on real scans is in the README):
 
-1. Blocks of 8 x 8 x 8 voxels (4 x 4 x 4 in small volumes) are drawn at random (fixed seed) and
-   cut into windows of 4 x 4 x 4; only those voxels and a one-voxel halo are read, so the cost does
-   not grow with the volume. Voxels outside ``mask`` or ``visible_range`` are left out, and so are
-   voxels equal to all six neighbours and windows where most neighbours are equal (padding, exact-
-   zero backgrounds, clipped air, quantised smooth data): a mass of exact zeros must not pull the
-   floor to 0.
-2. Each window gets its mean square of ``d`` per axis (no mean removed: correlated noise keeps its
-   full size) and its mean value.
-3. When the whole volume is analysed (no mask, no range), windows whose mean value lies in the
-   bottom 5 % of the windows' value range are background: air in CT (-1000 HU), the Rayleigh
-   noise around an MRI magnitude image (quieter than the Rician tissue noise by a factor 0.66),
-   which no preset renders and which would set too low a floor.
-4. The floor is the 5th percentile of the windows' total mean square, divided by the 5th percentile
-   of the same statistic for pure white noise in the same window (computed once by simulation), so
-   that the estimate is unbiased when every window is homogeneous and biased by at most about 10 %
-   in noise std when only a twentieth of them are. Its split over the axes is that of the windows
-   at the bottom of the ranking (below the 10th percentile).
-5. The 99th percentile of ``sqrt(sum_a s_a**2 Z_a**2)`` (Z standard normal) is that of the noise
-   gradient in the renderer's units (computed numerically; for white noise of std s it is about
-   3.37 s / sqrt(2)).
-
-So ``P`` is the noise of the quietest homogeneous tissue covering at least about a twentieth of the
-analysed windows. A noisier material elsewhere is not what sets it: point at it with ``mask`` or
-``visible_range``. The study behind this choice (local-variance mode, Immerkaer, wavelet MAD, DIPY's
-estimate_sigma and PIESNO, the former block-quantile estimator, on real CT and MRI scans with
-hand-drawn regions) is ``benchmarks/study_noise.py``.
+1. A sample of small blocks (:mod:`._blocks`, 4^3 voxels, all of them in small volumes). Blocks that
+   are mostly exact ties (padding, clipped air, noise-free data) and voxels equal to all six
+   neighbours are set aside. Integer volumes get a deterministic dither of half a quantum in ``d``,
+   whose known variance (1/24 per axis) is taken off again, so that quantisation cannot make the
+   fit jump between levels.
+2. Background: the value histogram is split in two (Otsu); when the lower class sits within 5 % of
+   the value range above the minimum (air in CT, the Rayleigh background of magnitude MRI) it is
+   set aside, so that its quieter noise does not stand for the tissue's. (Not with a mask or a
+   visible range: they say what is analysed.)
+3. The noise core of the tissue: ``r^2 = sum_a d_a^2 / s_a^2`` of noise follows a chi-square
+   distribution, structure only adds to it. The trimmed-variance map ``s -> sqrt(E[d^2 | r^2 < T s^2]
+   / c)`` (T the chi-square 75th percentile, c its consistency factor) is scanned on a grid from low
+   to high ``s``; its lowest fixed point with support is the densest population with noise-like
+   spread: the noise core. Per-axis variances are then re-fitted at that level.
+4. Spatial coherence: noise fills whole blocks of homogeneous tissue, whereas voxels of structure
+   that happen to have a small gradient (the crest of a gyrus) are scattered. Blocks where at least
+   55 % of the voxels fit the core (a pure noise block keeps about 75 %) are the homogeneous ones;
+   the fit is repeated on their voxels only, a few times.
+5. When the tissue has no core (every block holds structure, e.g. a 4 x 4 x 5 mm EPI) but the data
+   are magnitudes (never negative) with a Rayleigh background that has one, the tissue's Gaussian
+   noise is the background's divided by the Rayleigh factor sqrt(2 - pi/2) = 0.655.
+6. The 99th percentile of ``sqrt(sum_a s_a^2 Z_a^2)`` (Z standard normal) is that of the noise
+   gradient in renderer units: ``P``.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._shared.validate import check_int
 from ..errors import GradientToolsError
-from ._blocks import BLOCK, FLAT_SHARE, MAX_BLOCKS, BlockSample, sample_blocks  # noqa: F401
+from ._blocks import BLOCK, MAX_BLOCKS, BlockSample, sample_blocks  # noqa: F401  (re-exported)
 
-#: edge of the windows the blocks are cut into, voxels
-WINDOW = 2
-#: the floor: this quantile of the windows' mean square of the central differences
-FLOOR_QUANTILE = 0.05
-#: windows whose mean value lies in this bottom share of the value range are background
-BACKGROUND_SHARE = 0.05
-#: windows of non-negative data with mean**2 below this times their mean square of d hold only noise
-NOISE_ONLY = 6.0
+#: a block with this share of exact ties among its voxels' neighbours is flat (padding, noise-free)
+FLAT_SHARE = 0.6
+#: trimming of the robust fit, as a probability of the chi-square distribution
+TRIM_PROBABILITY = 0.75
+#: a block is homogeneous when at least this share of its selected voxels fits the noise core
+CLEAN_SHARE = 0.55
+#: the lower Otsu class is background when its median lies within this share of the value range
+#: above the minimum
+BACKGROUND_SPAN = 0.05
+#: log-log slope of the trimmed-variance map at the fixed point above which the core is weak (a pure
+#: noise population gives about 0.6, a continuum of structure close to 1)
+WEAK_CORE = 0.85
+#: fewer homogeneous blocks than this: the coherent fit is not trusted
+MIN_CLEAN_BLOCKS = 8
+#: fewer homogeneous blocks than this in the first sample: read more blocks (up to MORE_BLOCKS times
+#: as many), so that volumes where homogeneous tissue is rare get a stable estimate while the others
+#: stay cheap
+ENOUGH_CLEAN_BLOCKS = 48
+MORE_BLOCKS = 8
+#: standard deviation of a Rayleigh variable over its scale parameter
+RAYLEIGH_STD = math.sqrt(2.0 - math.pi / 2.0)
+#: variance of the dither added to the central differences of integers (a uniform of width
+#: sqrt(0.5): as much as a dither of half a quantum on both voxels of the difference)
+DITHER_VARIANCE = 1.0 / 24.0
+#: grid of the fixed-point scan
+_GRID = 64
+#: voxels the per-axis refits use at most (a regular subsample: the variances are exact to ~2 %)
+_REFIT_VOXELS = 1 << 13
 
 
 @dataclass
@@ -74,17 +89,17 @@ class GradientNoise:
         99th percentile of the noise gradient magnitude in renderer units (scalar units per voxel
         step): the value homogeneous regions reach in 1 % of their voxels.
     voxel_sigma : float
-        Standard deviation of the per-voxel noise (scalar units), from the median absolute residual
-        of voxels to their six-neighbour mean in the floor windows (exact for white noise; smaller
-        than the true value for correlated noise, which is smooth at that scale).
+        Standard deviation of the per-voxel noise (scalar units), ``sqrt(2)`` times the RMS of
+        ``axis_sigma`` (exact for white noise; correlated noise is smoother at the voxel scale).
     blocks_used, blocks_examined : int
-        Blocks with at least one usable window, and blocks read.
+        Homogeneous blocks the level comes from, and blocks read.
     voxels_used : int
-        Usable voxels in the usable windows.
-    windows_used : int
-        Windows the floor was taken over (after setting the background aside).
-    background_windows : int
-        Usable windows set aside as background (step 3 of the method).
+        Selected voxels analysed (after flat blocks and background are set aside).
+    source : str
+        "tissue" (the noise core of the analysed voxels), "background" (a Rayleigh background, step
+        5 of the module docstring) or "none" (no noise: flat or noise-free data).
+    details : dict
+        Diagnostics: background threshold, core strength, homogeneous blocks.
     """
 
     axis_sigma: Tuple[float, float, float]
@@ -93,110 +108,180 @@ class GradientNoise:
     blocks_used: int
     blocks_examined: int
     voxels_used: int
-    windows_used: int = 0
-    background_windows: int = 0
+    source: str = "tissue"
+    details: dict = field(default_factory=dict)
 
 
-def _windows(array: np.ndarray, edge: Sequence[int], window: Sequence[int]) -> np.ndarray:
-    """(..., nb, bk, bj, bi) -> (..., nb * windows per block, voxels per window); voxels beyond the
-    last whole window of an axis are dropped."""
-    lead = array.shape[:-3]
-    counts = [e // w for e, w in zip(edge, window)]
-    cut = array[(Ellipsis,) + tuple(slice(0, c * w) for c, w in zip(counts, window))]
-    shaped = cut.reshape(lead + (counts[0], window[0], counts[1], window[1], counts[2], window[2]))
-    n = len(lead)
-    order = tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3, n + 5)
-    moved = shaped.transpose(order)
-    return moved.reshape(lead[:-1] + (lead[-1] * int(np.prod(counts)), int(np.prod(window))))
+@functools.lru_cache(maxsize=4)
+def _trim_constants(dof: int) -> Tuple[float, float]:
+    """(threshold T, consistency factor c) of the trimmed fit for ``dof`` noisy axes."""
+    from scipy.stats import chi2
+
+    threshold = float(chi2.ppf(TRIM_PROBABILITY, dof))
+    return threshold, float(chi2.cdf(threshold, dof + 2) / chi2.cdf(threshold, dof))
 
 
-def _box_sums(array: np.ndarray, window: Sequence[int]) -> np.ndarray:
-    """Sums of ``array`` (..., bk, bj, bi) over every window position (stride 1, inside the block)."""
-    out = array
-    for axis, w in zip((-3, -2, -1), window):
-        c = np.cumsum(out, axis=axis, dtype=np.float64)
-        zero = np.zeros_like(np.take(c, [0], axis=axis))
-        c = np.concatenate([zero, c], axis=axis)
-        n = c.shape[axis]
-        out = np.take(c, range(w, n), axis=axis) - np.take(c, range(0, n - w), axis=axis)
+def _otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of ``values`` (between-class variance maximised on a histogram)."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    weight = np.cumsum(counts, dtype=np.float64)
+    total = weight[-1]
+    moment = np.cumsum(counts * centres)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = (moment[-1] * weight - moment * total) ** 2 / (weight * (total - weight))
+    between = np.nan_to_num(between[:-1], nan=-1.0)
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def _strided(array: np.ndarray, limit: int) -> np.ndarray:
+    """A regular subsample of at most ``limit`` entries along the last axis (a view when possible)."""
+    step = max(1, -(-array.shape[-1] // limit))
+    return array[..., ::step]
+
+
+def _background(values: np.ndarray, usable: np.ndarray) -> Optional[np.ndarray]:
+    """Voxels of a background class (air, Rayleigh background) among ``usable`` ones, or None."""
+    v = _strided(values[usable], 1 << 14)
+    if v.size < 64:
+        return None
+    low, high = np.percentile(v, [0.5, 99.5])
+    if not high > low:
+        return None
+    threshold = _otsu(v[(v >= low) & (v <= high)])
+    lower = v[v < threshold]
+    if lower.size < 0.05 * v.size or lower.size > 0.95 * v.size:
+        return None
+    if np.median(lower) - v.min() >= BACKGROUND_SPAN * (high - v.min()):
+        return None
+    return usable & (values < threshold)
+
+
+def _core(squares: np.ndarray, dof: int) -> Tuple[np.ndarray, float]:
+    """Per-axis standard deviations of the noise core of squared differences ``squares`` (3, n),
+    and the log-log slope of the trimmed-variance map at its fixed point (the core's weakness).
+
+    The map is evaluated from a fine histogram of log r^2 (0.5 % bins: counts and sums per bin), so
+    the scan costs one pass over the voxels instead of a sort."""
+    threshold, factor = _trim_constants(dof)
+    r2 = squares[0] + squares[1] + squares[2]          # inf where excluded (see _masked_squares)
+    finite = np.isfinite(r2)
+    total = int(np.count_nonzero(finite))
+    probe = _strided(r2[finite & (r2 > 0)], _REFIT_VOXELS)
+    if total < 16 or probe.size < 16:
+        return np.zeros(3), 1.0
+    low, high = (float(v) for v in np.quantile(probe, [0.01, 0.95]))
+    high = max(high, low * 1.0001)
+    # bins over [low / 4, high * threshold] in log r^2: every trimming level of the grid falls inside
+    lo, hi = math.log(low / 4.0), math.log(high * threshold)
+    nbins = max(64, int((hi - lo) / 0.005))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        position = (np.log(r2) - np.float32(lo)) * np.float32(nbins / (hi - lo))
+    where = np.clip(np.nan_to_num(position, nan=-1.0, neginf=-1.0, posinf=nbins + 1.0),
+                    -1, nbins).astype(np.int64) + 1
+    where[~finite] = nbins + 1
+    counts = np.bincount(where, minlength=nbins + 2)
+    sums = np.bincount(where, weights=np.where(finite, r2, 0.0), minlength=nbins + 2)
+    cum_counts, cum_sums = np.cumsum(counts), np.cumsum(sums)
+    levels = np.geomspace(low / dof, high / dof, _GRID)                  # candidate s^2
+    cut = np.clip(((np.log(threshold * levels) - lo) / (hi - lo) * nbins).astype(np.int64) + 1, 0,
+                  nbins + 1)
+    kept = cum_counts[cut]
+    mapped = np.where(kept > 0, cum_sums[cut] / np.maximum(kept, 1) / factor / dof, 0.0)
+    support = kept / total
+    ratio = np.where(mapped > 0, mapped / levels, np.inf)
+    level = None
+    for i in range(1, _GRID):
+        if ratio[i - 1] > 1.0 >= ratio[i] and support[i] >= 0.03:
+            a, b = math.log(levels[i - 1]), math.log(levels[i])
+            ra, rb = math.log(ratio[i - 1]), math.log(ratio[i])
+            level = math.exp(a + (b - a) * ra / (ra - rb))
+            break
+    if level is None:  # no crossing with support: the level where the map moves least
+        moves = np.abs(np.log(np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1e300)))
+        level = float(levels[int(np.argmin(moves))])
+    j = int(np.searchsorted(levels, level))
+    j0, j1 = max(j - 4, 0), min(j + 4, _GRID - 1)
+    slope = 1.0
+    if j1 > j0 and mapped[j0] > 0 and mapped[j1] > 0:
+        slope = math.log(mapped[j1] / mapped[j0]) / math.log(levels[j1] / levels[j0])
+    return _refit(_strided(squares[:, finite], _REFIT_VOXELS), np.full(3, level), dof), float(slope)
+
+
+def _weighted_r2(squares: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """sum_a squares[a] / variances[a] (axes with variance 0 left out), in the type of ``squares``."""
+    r2 = np.zeros(squares.shape[1:], dtype=squares.dtype)
+    for axis in range(3):
+        if variances[axis] > 0:
+            r2 += squares[axis] * squares.dtype.type(1.0 / variances[axis])
+    return r2
+
+
+def _refit(squares: np.ndarray, variances: np.ndarray, dof: int, steps: int = 6) -> np.ndarray:
+    """Per-axis standard deviations by trimmed re-estimation from ``variances`` (3,)."""
+    threshold, factor = _trim_constants(dof)
+    for _ in range(steps):
+        keep = (_weighted_r2(squares, variances) < threshold).view(np.uint8)
+        count = int(np.count_nonzero(keep))
+        if count == 0:
+            break
+        # einsum's own loop (single thread, no copies) sums the kept squares per axis
+        sums = np.einsum("an,n->a", squares, keep.astype(squares.dtype)).astype(np.float64)
+        new = np.where(variances > 0, sums, 0.0) / count / factor
+        change = np.abs(new - variances).max() / max(float(new.max()), 1e-300)
+        variances = new
+        if change < 1e-3:
+            break
+    return np.sqrt(variances)
+
+
+def _coherent(squares: np.ndarray, usable: np.ndarray, sigma: np.ndarray, dof: int,
+              rounds: int = 2) -> Tuple[np.ndarray, int]:
+    """Refit on the voxels of homogeneous blocks only (step 4 of the module docstring).
+
+    ``squares`` (3, nb, n) squared differences, ``usable`` (nb, n); returns the standard deviations
+    and the number of homogeneous blocks (0 when too few: ``sigma`` is returned unchanged)."""
+    threshold, _ = _trim_constants(dof)
+    flat = squares.reshape(3, -1)
+    per_block = usable.sum(axis=1)
+    clean_count = 0
+    for _ in range(rounds):
+        variances = sigma * sigma
+        fits = (_weighted_r2(flat, variances).reshape(usable.shape) < threshold) & usable
+        clean = (fits.sum(axis=1) >= CLEAN_SHARE * per_block) & (per_block >= 16)
+        if clean.sum() < MIN_CLEAN_BLOCKS:
+            return sigma, 0
+        clean_count = int(clean.sum())
+        voxels = (usable & clean[:, None]).reshape(-1)
+        sigma = _refit(_strided(flat[:, voxels], _REFIT_VOXELS), variances, dof, steps=3)
+    return sigma, clean_count
+
+
+def _masked(squares: np.ndarray, voxels: np.ndarray) -> np.ndarray:
+    """``squares`` with the voxels outside ``voxels`` set to inf (never kept by a trimmed fit)."""
+    out = squares.copy()
+    out[:, ~voxels] = np.inf
     return out
 
 
-def window_statistics(sample: BlockSample, window: int = WINDOW):
-    """Per window of the block sample (every position inside each block, overlapping): mean square
-    of ``d`` per axis, mean value, usable flag.
-
-    Returns
-    -------
-    mean_square : (3, nw) float64, per axis K, J, I, over the window's valid voxels
-    mean_value : (nw,) float64
-    usable : (nw,) bool: at least half the window's voxels valid and not flat (most neighbours equal)
-    block : (nw,) int, the block each window lies in
-    shape : the window shape (voxels along K, J, I)
-    """
-    nb = sample.values.shape[0]
-    edge = tuple(int(s) - 2 for s in sample.halo_blocks.shape[1:])
-    shape = tuple(max(1, min(window, e)) for e in edge)
-    block_shape = (nb,) + edge
-    selected = sample.selected.reshape(block_shape)
-    ties = sample.ties.reshape(block_shape)
-    # voxels equal to all six neighbours (padding or empty air beside the noisy part) are left out
-    valid = selected & (ties < 6)
-    weights = valid.astype(np.float32)
-    n = int(np.prod(shape))
-    n_selected = _box_sums(selected.astype(np.float32), shape)
-    n_ties = _box_sums(np.where(selected, ties, 0).astype(np.float32), shape)
-    n_valid = _box_sums(weights, shape)
-    d = sample.diffs.reshape((3,) + block_shape)
-    sums = _box_sums(d * d * weights, shape)
-    values = _box_sums(sample.values.reshape(block_shape) * weights, shape)
-    flat = n_ties >= 6 * FLAT_SHARE * np.maximum(n_selected, 1)
-    usable = (n_valid >= max(1, n // 2)) & ~flat
-    count = np.maximum(n_valid, 1)
-    per_block = int(np.prod(usable.shape[1:]))
-    block = np.repeat(np.arange(nb), per_block)
-    flat_values = _box_sums(sample.values.reshape(block_shape) * selected, shape) / np.maximum(n_selected, 1)
-    noise_free = _noise_free(flat_values[flat & (n_selected >= n // 2)], int(usable.sum()))
-    usable = usable.ravel() & (not noise_free)
-    return (sums / count).reshape(3, -1), (values / count).ravel(), usable, block, shape
-
-
-def _noise_free(flat_means: np.ndarray, n_noisy: int) -> bool:
-    """Noise-free (piecewise constant) data: flat windows at values other than the most common flat
-    value (an exact-zero background, padding) outnumber the windows with noise."""
-    if flat_means.size == 0:
-        return False
-    values, counts = np.unique(np.round(flat_means, 6), return_counts=True)
-    return int(flat_means.size - counts.max()) > n_noisy
-
-
-@functools.lru_cache(maxsize=16)
-def _white_noise_floor(shape: Tuple[int, int, int], noisy: Tuple[bool, bool, bool], q: float) -> float:
-    """``q``-quantile of one axis's window mean square of ``d`` over its expectation, for white
-    noise (simulated once with a fixed seed: 4000 windows of ``shape`` with their halo)."""
-    rng = np.random.default_rng(20260101)
-    halo = rng.standard_normal((4000,) + tuple(s + 2 for s in shape))
-    axis = int(np.argmax(noisy)) if any(noisy) else 0
-    index_hi = [slice(None)] + [slice(1, -1)] * 3
-    index_lo = list(index_hi)
-    index_hi[axis + 1] = slice(2, None)
-    index_lo[axis + 1] = slice(None, -2)
-    d = 0.5 * (halo[tuple(index_hi)] - halo[tuple(index_lo)])
-    return float(np.quantile((d * d).reshape(4000, -1).mean(axis=1), q) / 0.5)
-
-
-def _voxel_sigma(sample: BlockSample, blocks: np.ndarray) -> float:
-    """Per-voxel noise std from the median absolute residual to the six-neighbour mean (variance
-    7/6 s**2 for white noise) of the valid voxels of some blocks."""
-    xs = sample.halo_blocks[blocks]
-    residuals = xs[:, 1:-1, 1:-1, 1:-1] - (
-        xs[:, 2:, 1:-1, 1:-1] + xs[:, :-2, 1:-1, 1:-1] + xs[:, 1:-1, 2:, 1:-1]
-        + xs[:, 1:-1, :-2, 1:-1] + xs[:, 1:-1, 1:-1, 2:] + xs[:, 1:-1, 1:-1, :-2]) / 6.0
-    keep = (sample.selected & (sample.ties < 6))[blocks]
-    res = np.abs(residuals.reshape(len(blocks), -1)[keep])
-    if res.size == 0:
-        return 0.0
-    return float(1.4826 * np.median(res) / np.sqrt(7.0 / 6.0))
+def _dithered_squares(sample: BlockSample) -> Tuple[np.ndarray, float]:
+    """Squared differences (float32), dithered for integer data whose noise is within a few quanta
+    (and the variance the dither added)."""
+    d = sample.diffs
+    if sample.integer:
+        typical = float(np.median(np.abs(d[:, :: max(1, d.shape[1] // 256)])))
+        if typical < 4.0:  # noise of a few quanta: quantisation would make the fit jump
+            jitter = np.random.default_rng(20260101).random(d.shape, dtype=np.float32)
+            jitter -= np.float32(0.5)
+            jitter *= np.float32(math.sqrt(DITHER_VARIANCE * 12.0))
+            for axis, degenerate in enumerate(sample.degenerate_axes):
+                if degenerate:
+                    jitter[axis] = 0.0
+            dithered = d.astype(np.float32) + jitter
+            return dithered * dithered, DITHER_VARIANCE
+    squares = d.astype(np.float32)
+    squares *= squares
+    return squares, 0.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -223,75 +308,94 @@ def noise_gradient_quantile(axis_sigma: Sequence[float], q: float = 0.99) -> flo
     return float(np.sqrt(np.partition(values, k)[k]))
 
 
-def _foreground(mean_value: np.ndarray, total: np.ndarray, usable: np.ndarray, magnitude: bool) -> np.ndarray:
-    """Usable windows that are not background: not in the bottom :data:`BACKGROUND_SHARE` of the
-    windows' value range and, for non-negative (magnitude) data, not a window whose mean is
-    comparable to its own noise (mean**2 < :data:`NOISE_ONLY` x mean square of ``d``; a Rayleigh
-    background gives 2.4, tissue at an SNR of 5 about 17)."""
-    values = mean_value[usable]
-    low, high = float(values.min()), float(np.percentile(values, 99.5))
-    keep = usable & (mean_value >= low + BACKGROUND_SHARE * (high - low))
-    if magnitude:
-        keep &= mean_value * mean_value >= NOISE_ONLY * total
-    return keep if keep.sum() >= max(16, usable.sum() // 50) else usable
-
-
 def estimate_gradient_noise(array=None, *, sample: Optional[BlockSample] = None, mask=None,
-                            visible_range=None, quantile: float = FLOOR_QUANTILE,
-                            background: Optional[bool] = None, max_blocks: int = MAX_BLOCKS,
-                            seed: int = 0) -> GradientNoise:
+                            visible_range=None, background: Optional[bool] = None,
+                            max_blocks: int = MAX_BLOCKS, seed: int = 0) -> GradientNoise:
     """Estimate the noise of the renderer-unit gradient from the data (see the module docstring).
 
     Parameters
     ----------
-    array : numpy array (K, J, I)
+    array : array (K, J, I)
         The scalar volume; not needed when ``sample`` is given.
     sample : BlockSample, optional
         A sample from :func:`sample_blocks` (to share it with other analyses).
     mask, visible_range, max_blocks, seed
         As :func:`sample_blocks`.
-    quantile : float
-        Quantile of the windows' mean square taken as the floor (default :data:`FLOOR_QUANTILE`,
-        0.05: the quietest homogeneous material covering a twentieth of the windows).
     background : bool, optional
-        Set the bottom of the value range aside as background (step 3). Default: only when the
-        whole volume is analysed (no ``mask`` or ``visible_range``, and a sample drawn here).
+        Set a background class aside (step 2); default: only when neither a mask nor a visible
+        range is given.
 
     Returns
     -------
     GradientNoise
-        All zero when no window has usable voxels (a constant or noise-free volume).
+        All zero (source "none") when no block has noise (a constant or noise-free volume).
     """
-    if not 0.0 < quantile < 0.5:
-        raise GradientToolsError(f"quantile must be between 0 and 0.5, got {quantile}")
     if sample is None:
         if array is None:
             raise GradientToolsError("give the volume or a block sample")
-        if background is None:
-            background = mask is None and visible_range is None
-        sample = sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=max_blocks,
-                               seed=seed)
-    mean_square, mean_value, usable, block, shape = window_statistics(sample)
-    if not usable.any():
-        return GradientNoise((0.0, 0.0, 0.0), 0.0, 0.0, 0, sample.blocks_examined, 0)
-    total = mean_square.sum(axis=0)
-    magnitude = float(sample.values.min()) >= 0
-    used = _foreground(mean_value, total, usable, magnitude) if background else usable
-    noisy = tuple(not deg for deg in sample.degenerate_axes)
-    # each axis has its own floor: structure along one axis (thick slices) does not hide the
-    # quiet windows of the others
-    floors = np.quantile(mean_square[:, used], quantile, axis=1)
-    variance = floors / _white_noise_floor(shape, noisy, quantile)
-    axis_sigma = tuple(float(np.sqrt(v)) if on else 0.0 for v, on in zip(variance, noisy))
-    bottom = used & (total <= np.quantile(total[used], quantile))
-    blocks = np.unique(block[used])
+        return sample_and_estimate(array, mask=mask, visible_range=visible_range, background=background,
+                                   max_blocks=max_blocks, seed=seed)[1]
+    if background is None:
+        background = mask is None and visible_range is None
+    noisy = np.array([not deg for deg in sample.degenerate_axes])
+    dof = max(1, int(noisy.sum()))
+    selected = sample.selected
+    n_selected = selected.sum(axis=1)
+    tie_share = np.where(selected, sample.ties, 0).sum(axis=1) / np.maximum(6 * n_selected, 1)
+    usable = selected & (sample.ties < 6) & (tie_share < FLAT_SHARE)[:, None]
+    none = GradientNoise((0.0, 0.0, 0.0), 0.0, 0.0, 0, sample.blocks_examined, 0, "none")
+    if usable.sum() < 16:
+        return none
+    squares, dither = _dithered_squares(sample)
+    details = {"background_threshold": None}
+    tissue = usable
+    back = _background(sample.values, usable) if background else None
+    if back is not None:
+        tissue = usable & ~back
+        details["background_threshold"] = float(sample.values[back].max())
+    sigma, slope = _core(_masked(squares, tissue).reshape(3, -1), dof)
+    sigma, clean = _coherent(squares, tissue, sigma, dof)
+    source = "tissue"
+    details.update(core_slope=slope, homogeneous_blocks=clean)
+    if back is not None and sample.values[usable].min() >= 0 and (slope > WEAK_CORE or clean == 0):
+        back_sigma, back_slope = _core(_masked(squares, back).reshape(3, -1), dof)
+        details["background_slope"] = back_slope
+        if back_slope <= WEAK_CORE:
+            gaussian = np.maximum(back_sigma * back_sigma - dither, 0.0) / RAYLEIGH_STD ** 2
+            sigma, source = np.sqrt(gaussian + dither), "background"
+    variances = np.where(noisy, np.maximum(sigma * sigma - dither, 0.0), 0.0)
+    axis_sigma = tuple(float(v) for v in np.sqrt(variances))
+    if not any(axis_sigma):
+        return none
     return GradientNoise(
         axis_sigma=axis_sigma,
         p99=noise_gradient_quantile(axis_sigma, 0.99),
-        voxel_sigma=_voxel_sigma(sample, np.unique(block[bottom])),
-        blocks_used=int(blocks.size),
-        blocks_examined=sample.blocks_examined,
-        voxels_used=int((sample.selected & (sample.ties < 6))[blocks].sum()),
-        windows_used=int(used.sum()),
-        background_windows=int(usable.sum() - used.sum()),
+        voxel_sigma=float(math.sqrt(2.0 * variances[noisy].mean())),
+        blocks_used=int(clean),
+        blocks_examined=int(sample.blocks_examined),
+        voxels_used=int(tissue.sum()),
+        source=source,
+        details=details,
     )
+
+
+def sample_and_estimate(array, *, mask=None, visible_range=None, background: Optional[bool] = None,
+                        max_blocks: int = MAX_BLOCKS, seed: int = 0) -> Tuple[BlockSample, GradientNoise]:
+    """Sample blocks and estimate the noise, reading more blocks when homogeneous tissue is rare.
+
+    A first sample of ``max_blocks`` blocks; when it holds fewer than :data:`ENOUGH_CLEAN_BLOCKS`
+    homogeneous blocks and the volume has more, a sample :data:`MORE_BLOCKS` times larger replaces
+    it (same seed). Returns the sample used and the estimate.
+    """
+    max_blocks = check_int(max_blocks, "max_blocks", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    if background is None:
+        background = mask is None and visible_range is None
+    sample = sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=max_blocks, seed=seed)
+    estimate = estimate_gradient_noise(sample=sample, background=background)
+    if estimate.blocks_used < ENOUGH_CLEAN_BLOCKS and sample.blocks_examined == max_blocks \
+            and estimate.source != "none":
+        sample = sample_blocks(array, mask=mask, visible_range=visible_range,
+                               max_blocks=MORE_BLOCKS * max_blocks, seed=seed)
+        estimate = estimate_gradient_noise(sample=sample, background=background)
+    return sample, estimate

@@ -41,8 +41,8 @@ from ..progress import ProgressCallback, report
 from . import noise as noise_module
 
 #: opacity leaves 0 at RAMP_START * P and reaches 1 at RAMP_END * P (P: noise gradient 99th pct)
-RAMP_START = 1.1
-RAMP_END = 1.6
+RAMP_START = 1.4
+RAMP_END = 2.0
 #: integer volumes: gradients up to this are quantisation noise
 INTEGER_NOISE_FLOOR = 1.0
 #: bins of the gradient histogram over [0, x_max]
@@ -214,12 +214,11 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
     # reads only sampled blocks and is mostly Python: side by side, the range costs almost nothing
     with ThreadPoolExecutor(max_workers=1) as pool:
         scalar_range = pool.submit(lambda: (float(data.min()), float(data.max())))
-        sample = noise_module.sample_blocks(data, mask=mask, visible_range=visible, max_blocks=max_blocks,
-                                            seed=seed)
+        sample, est = noise_module.sample_and_estimate(data, mask=mask, visible_range=visible,
+                                                       max_blocks=max_blocks, seed=seed)
         if not sample.selected.any():
             _check_selection(data, mask, visible)
         report(progress, 0.5, "estimating noise")
-        est = noise_module.estimate_gradient_noise(sample=sample, background=mask is None and visible is None)
         lo, hi = scalar_range.result()
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise GradientToolsError("the volume contains NaN or infinite values")
@@ -298,7 +297,7 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         method=method,
         details={"blocks_used": est.blocks_used, "blocks_examined": est.blocks_examined,
                  "voxels_used": est.voxels_used, "measured_noise_p99": est.p99,
-                 "windows_used": est.windows_used, "background_windows": est.background_windows},
+                 "noise_source": est.source, **est.details},
         warnings=warnings,
     )
 
