@@ -138,7 +138,8 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
     if data.dtype.kind == "f" and not np.isfinite(xs).all():
         raise GradientToolsError("the volume contains NaN or infinite values")
     centre = xs[:, 1:-1, 1:-1, 1:-1]
-    neighbours = ((xs[:, 2:, 1:-1, 1:-1], xs[:, :-2, 1:-1, 1:-1]), (xs[:, 1:-1, 2:, 1:-1], xs[:, 1:-1, :-2, 1:-1]),
+    neighbours = ((xs[:, 2:, 1:-1, 1:-1], xs[:, :-2, 1:-1, 1:-1]),
+                  (xs[:, 1:-1, 2:, 1:-1], xs[:, 1:-1, :-2, 1:-1]),
                   (xs[:, 1:-1, 1:-1, 2:], xs[:, 1:-1, 1:-1, :-2]))
     with np.errstate(over="ignore", invalid="ignore"):
         diffs = np.stack([0.5 * (after - before) for after, before in neighbours]).reshape(3, nb, -1)
@@ -151,7 +152,8 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
             ties += neighbour == centre
     selected = np.ones(centre.shape, dtype=bool)
     if mask is not None:
-        inner = [np.clip(o[:, None] + np.arange(b)[None, :], 0, n - 1) for o, b, n in zip(origins, edge, shape)]
+        inner = [np.clip(o[:, None] + np.arange(b)[None, :], 0, n - 1)
+                 for o, b, n in zip(origins, edge, shape)]
         selected &= mask[inner[0][:, :, None, None], inner[1][:, None, :, None], inner[2][:, None, None, :]]
     if visible is not None:
         selected &= (centre >= visible[0]) & (centre <= visible[1])
