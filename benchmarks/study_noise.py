@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "Testing"))
 sys.path.insert(0, os.path.join(HERE, "..", "Testing", "realdata"))
 
 from references import renderer_gradient  # noqa: E402
-from scans import ScansUnavailable, boundary_median, load_scans  # noqa: E402
+from scans import ScansUnavailable, load_scans, measure  # noqa: E402
 
 from GradientToolsLib.image.noise import noise_gradient_quantile  # noqa: E402
 
@@ -118,10 +118,10 @@ DIRECT = {"project": project}
 
 
 def reference(scan):
-    g = renderer_gradient(scan.array)
-    region = {name: float(np.percentile(g[b], 99)) for name, b in scan.regions.items()}
-    sigma = {name: float(scan.array[b].astype(float).std()) for name, b in scan.regions.items()}
-    bounds = {name: boundary_median(g, scan.array, b) for name, b in scan.boundaries.items()}
+    regions, boundaries = measure(scan, renderer_gradient(scan.array))
+    region = {r.name: r.p99 for r in regions}
+    sigma = {r.name: r.std_value for r in regions}
+    bounds = {b.name: (b.median, b.real) for b in boundaries}
     return region, sigma, bounds
 
 
@@ -151,7 +151,7 @@ def table(scans) -> None:
 
 def crops(scan):
     """Crops that keep every region and boundary box: a margin trimmed off each side in turn."""
-    boxes = list(scan.regions.values()) + [b.box for b in scan.boundaries.values()]
+    boxes = [r.box for r in scan.regions.values()] + [b.box for b in scan.boundaries.values()]
     lo = [min(b[a].start for b in boxes) for a in range(3)]
     hi = [max(b[a].stop for b in boxes) for a in range(3)]
     out = []
