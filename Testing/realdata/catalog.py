@@ -109,8 +109,8 @@ def epi_b0() -> Scan:
             "background 2": Region(box(4, 20, 0, 58, 50, 58), (0, 60), "air beside the head (Rayleigh)"),
         },
         boundaries={
-            "csf/tissue": Boundary(box(11, 14, 16, 34, 24, 40), 280.0, ("tissue", "csf")),
-            "brain/air": Boundary(box(11, 14, 2, 12, 20, 40), 60.0, ("air", "brain"))})
+            "csf/tissue": Boundary(box(11, 14, 18, 34, 25, 36), 600.0, ("tissue", "csf")),
+            "brain/air": Boundary(box(11, 14, 2, 12, 20, 40), 120.0, ("air", "brain"))})
 
 
 def dwi() -> Scan:
@@ -124,7 +124,7 @@ def dwi() -> Scan:
         "8-coil magnitude background", f"dipy wheel: dipy/{relative} (repetition 2 of 14)",
         np.ascontiguousarray(array[2:3]), spacing,
         regions={
-            "tissue": Region(box(0, 1, 28, 40, 20, 40), (0.15, 0.23), "frontal lobe"),
+            "tissue": Region(box(0, 1, 24, 46, 14, 46), (0.15, 0.23), "frontal lobe"),
             "background": Region(box(0, 1, 76, 90, 5, 86), (0.0, 0.1), "air behind the head"),
             "background 2": Region(box(0, 1, 7, 20, 5, 86), (0.0, 0.1), "air in front of the head"),
         },
@@ -138,7 +138,7 @@ def epi_bold() -> Scan:
         "epi-bold", "MR", "BOLD EPI (T2*), first volume, int16, 2 x 2 x 2.2 mm, masked background",
         f"nibabel wheel: nibabel/{relative}", array, spacing,
         regions={
-            "csf": Region(box(13, 21, 32, 51, 55, 73), (575, 700), "lateral ventricles", erode=1),
+            "csf": Region(box(12, 22, 30, 53, 53, 75), (575, 700), "lateral ventricles", erode=1),
         },
         boundaries={
             "csf/tissue": Boundary(box(15, 18, 28, 56, 54, 74), 560.0, ("tissue", "csf")),
