@@ -13,22 +13,27 @@ import numpy as np
 from scans import Boundary, Region, Scan, box
 from sources import debian_file, read_invesalius, read_nifti, wheel_file
 
-DEBIAN = {
-    "invesalius-examples": "usr/share/doc/invesalius-examples/examples/Cranium.inv3",
-    "mricron-data": "usr/share/mricron/templates/ch2.nii.gz",
-    "mricron-data-0.5": "usr/share/mricron/templates/ch2better.nii.gz",
-    "insighttoolkit5-examples":
-        "usr/share/doc/insighttoolkit5-examples/examples/Data/KmeansTest_T1UCharRaw.nii.gz",
-}
+CT_HEAD = ("invesalius-examples", "usr/share/doc/invesalius-examples/examples/Cranium.inv3")
+COLIN_1MM = ("mricron-data", "usr/share/mricron/templates/ch2.nii.gz")
+COLIN_05MM = ("mricron-data", "usr/share/mricron/templates/ch2better.nii.gz")
+ITK_T1 = ("insighttoolkit5-examples",
+          "usr/share/doc/insighttoolkit5-examples/examples/Data/KmeansTest_T1UCharRaw.nii.gz")
+EPI_B0 = ("dipy", "data/files/aniso_vox.nii.gz")
+DWI = ("dipy", "data/files/test_piesno.nii.gz")
+BOLD = ("nibabel", "tests/data/example4d.nii.gz")
+#: every file the tier reads: (Debian package, path inside it), (Python package, path inside it)
+DEBIAN_FILES = (CT_HEAD, COLIN_1MM, COLIN_05MM, ITK_T1)
+WHEEL_FILES = (EPI_B0, DWI, BOLD)
+
+
 GRAY_WHITE = ("gray matter", "white matter")
 
 
 def ct_head() -> Scan:
-    relative = DEBIAN["invesalius-examples"]
-    array, spacing = read_invesalius(debian_file("invesalius-examples", relative))
+    array, spacing = read_invesalius(debian_file(*CT_HEAD))
     return Scan(
         "ct-head", "CT", "head CT (ProMED CT 0051), int16 HU, 0.96 x 0.96 x 1.5 mm, axial slices",
-        f"invesalius-examples: /{relative} (matrix.dat)", array, spacing, preset="CT-AAA",
+        f"{CT_HEAD[0]}: /{CT_HEAD[1]} (matrix.dat)", array, spacing, preset="CT-AAA",
         regions={
             "brain": Region(box(50, 70, 60, 90, 95, 125), (10, 45), "parenchyma of the frontal lobes"),
             "csf": Region(box(54, 66, 95, 160, 108, 148), (-10, 14), "lateral ventricles"),
@@ -43,18 +48,18 @@ def ct_head() -> Scan:
         })
 
 
-def _colin(relative: str, name: str, description: str, regions, boundaries, every: int = 1) -> Scan:
-    array, spacing = read_nifti(debian_file("mricron-data", relative))
+def _colin(source, name: str, description: str, regions, boundaries, every: int = 1) -> Scan:
+    array, spacing = read_nifti(debian_file(*source))
     if every > 1:
         array = np.ascontiguousarray(array[::every])
         spacing = (spacing[0], spacing[1], spacing[2] * every)
-    return Scan(name, "MR", description, f"mricron-data: /{relative}", array, spacing,
+    return Scan(name, "MR", description, f"{source[0]}: /{source[1]}", array, spacing,
                 regions=regions, boundaries=boundaries)
 
 
 def t1_1mm() -> Scan:
     return _colin(
-        DEBIAN["mricron-data"], "t1-1mm",
+        COLIN_1MM, "t1-1mm",
         "T1 brain (Colin 27), uint8, 1 mm isotropic, exact-zero background",
         {"white matter": Region(box(110, 125, 100, 130, 50, 75), (104, 125), "centrum semiovale"),
          "csf": Region(box(90, 106, 86, 132, 62, 86), (10, 45), "left lateral ventricle"),
@@ -66,7 +71,7 @@ def t1_1mm() -> Scan:
 
 def t1_1x1x2() -> Scan:
     return _colin(
-        DEBIAN["mricron-data"], "t1-1x1x2mm",
+        COLIN_1MM, "t1-1x1x2mm",
         "T1 brain (Colin 27) with every other slice kept: real noise, 1 x 1 x 2 mm sampling",
         {"white matter": Region(box(55, 63, 100, 130, 50, 75), (104, 125), "centrum semiovale"),
 },
@@ -76,7 +81,7 @@ def t1_1x1x2() -> Scan:
 
 def t1_05mm() -> Scan:
     return _colin(
-        DEBIAN["mricron-data-0.5"], "t1-0.5mm",
+        COLIN_05MM, "t1-0.5mm",
         "T1 brain (Colin 27, 'ch2better'), uint8, 0.5 mm isotropic, skull stripped, zero background",
         {"white matter": Region(box(222, 240, 150, 230, 88, 122), (104, 125), "left centrum semiovale"),
          "white matter 2": Region(box(222, 240, 150, 230, 178, 215), (104, 125), "right centrum semiovale")},
@@ -84,11 +89,10 @@ def t1_05mm() -> Scan:
 
 
 def t1_2x2x3() -> Scan:
-    relative = DEBIAN["insighttoolkit5-examples"]
-    array, spacing = read_nifti(debian_file("insighttoolkit5-examples", relative))
+    array, spacing = read_nifti(debian_file(*ITK_T1))
     return Scan(
         "t1-2x2x3mm", "MR", "T1 head, 0-255 in int16, 2 x 2 x 3 mm, masked (exact-zero background)",
-        f"insighttoolkit5-examples: /{relative}", array, spacing,
+        f"{ITK_T1[0]}: /{ITK_T1[1]}", array, spacing,
         regions={
             "white matter": Region(box(9, 52, 48, 84, 37, 59), (95, 125), "left hemisphere white matter"),
             "white matter 2": Region(box(8, 51, 45, 83, 66, 83), (95, 125), "right hemisphere white matter"),
@@ -99,11 +103,10 @@ def t1_2x2x3() -> Scan:
 
 
 def epi_b0() -> Scan:
-    relative = "data/files/aniso_vox.nii.gz"
-    array, spacing = read_nifti(wheel_file("dipy", relative))
+    array, spacing = read_nifti(wheel_file(*EPI_B0))
     return Scan(
         "epi-b0", "MR", "b0 EPI (T2-weighted), int16, 4 x 4 x 5 mm, Rayleigh noise background",
-        f"dipy wheel: dipy/{relative}", array, spacing,
+        f"dipy wheel: dipy/{EPI_B0[1]}", array, spacing,
         regions={
             "background": Region(box(4, 20, 0, 58, 0, 8), (0, 60), "air beside the head (Rayleigh)"),
             "background 2": Region(box(4, 20, 0, 58, 50, 58), (0, 60), "air beside the head (Rayleigh)"),
@@ -114,14 +117,13 @@ def epi_b0() -> Scan:
 
 
 def dwi() -> Scan:
-    relative = "data/files/test_piesno.nii.gz"
-    array, spacing = read_nifti(wheel_file("dipy", relative))
+    array, spacing = read_nifti(wheel_file(*DWI))
     # the file is ONE slice with 14 repetitions along its last axis (DIPY's PIESNO test data, as
     # dipy.denoise.noise_estimate.piesno reads a 3-D array): a 3-D gradient across repetitions would
     # be meaningless, so the tier takes one diffusion-weighted repetition as a one-slice volume
     return Scan(
         "dwi", "MR", "diffusion-weighted image (one slice; repetition 2 of 14), float64, "
-        "8-coil magnitude background", f"dipy wheel: dipy/{relative} (repetition 2 of 14)",
+        "8-coil magnitude background", f"dipy wheel: dipy/{DWI[1]} (repetition 2 of 14)",
         np.ascontiguousarray(array[2:3]), spacing,
         regions={
             "tissue": Region(box(0, 1, 24, 46, 14, 46), (0.15, 0.23), "frontal lobe"),
@@ -132,11 +134,10 @@ def dwi() -> Scan:
 
 
 def epi_bold() -> Scan:
-    relative = "tests/data/example4d.nii.gz"
-    array, spacing = read_nifti(wheel_file("nibabel", relative))
+    array, spacing = read_nifti(wheel_file(*BOLD))
     return Scan(
         "epi-bold", "MR", "BOLD EPI (T2*), first volume, int16, 2 x 2 x 2.2 mm, masked background",
-        f"nibabel wheel: nibabel/{relative}", array, spacing,
+        f"nibabel wheel: nibabel/{BOLD[1]}", array, spacing,
         regions={
             "csf": Region(box(12, 22, 30, 53, 53, 75), (575, 700), "lateral ventricles", erode=1),
         },

@@ -1,9 +1,10 @@
 """The real-data tier's session fixture: fetch and cache the scans, measure and draw their regions.
 
 The scans are fetched on first use by the fixture (never at import): Debian packages through
-``apt-get download`` (needs the package lists) and files inside the DIPY and nibabel wheels. When they
-cannot be had, every test of the tier is skipped with the same one-line reason (``-ra`` prints it
-once); under ``GRADIENTTOOLS_REQUIRE_REALDATA=1`` (set by ``.ci/run``) that is a failure instead.
+``apt-get download`` (needs the package lists) and files inside the DIPY and nibabel wheels. When
+collection finds that they cannot be had (a check that fetches nothing), the tier's tests are
+deselected and the summary says so in one line; under ``GRADIENTTOOLS_REQUIRE_REALDATA=1`` (set by
+``.ci/run``) they run and fail instead. A fetch that fails later (network) skips them.
 
 The drawings (one PNG per scan with every region and boundary) go to ``Testing/realdata/out/``
 (``$GRADIENTTOOLS_REALDATA_OUT`` overrides it); the terminal summary names the folder.
@@ -20,6 +21,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _DRAWN: List[str] = []
+_NOT_RUN: List[str] = []
 
 
 @dataclass
@@ -62,7 +64,23 @@ def real_scans() -> Dict[str, MeasuredScan]:
     return out
 
 
+def pytest_collection_modifyitems(config, items):
+    tier = [item for item in items if str(item.fspath).startswith(HERE + os.sep)]
+    if not tier or os.environ.get("GRADIENTTOOLS_REQUIRE_REALDATA"):
+        return
+    from catalog import DEBIAN_FILES, WHEEL_FILES
+    from sources import unavailable
+
+    reason = unavailable(DEBIAN_FILES, WHEEL_FILES)
+    if reason:
+        _NOT_RUN.append(f"real-data tier did not run ({len(tier)} tests deselected): {reason}")
+        config.hook.pytest_deselected(items=tier)
+        items[:] = [item for item in items if item not in tier]
+
+
 def pytest_terminal_summary(terminalreporter):
+    for line in _NOT_RUN:
+        terminalreporter.write_line(line)
     if _DRAWN:
         terminalreporter.write_line(
             f"real-data tier: regions and boundaries of {len(_DRAWN)} scans drawn in "

@@ -12,13 +12,14 @@ Every failure is a :class:`ScansUnavailable` whose message says, in one line, wh
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import plistlib
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from typing import Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -75,6 +76,30 @@ def wheel_file(package: str, relative: str) -> str:
     if not os.path.exists(path):
         raise ScansUnavailable(f"{package} {getattr(module, '__version__', '')} has no {relative}")
     return path
+
+
+def unavailable(debian: Sequence[Tuple[str, str]], wheels: Sequence[Tuple[str, str]]) -> Optional[str]:
+    """Why the files cannot be had, in one line, or None; checks only, fetches nothing.
+
+    ``debian`` and ``wheels``: (package, path inside it) pairs. A Debian file counts when it is in
+    the cache, or when apt-get and dpkg-deb exist and apt knows the package.
+    """
+    for package, relative in debian:
+        if os.path.exists(os.path.join(cache_folder(), package, relative)):
+            continue
+        for tool in ("apt-get", "dpkg-deb", "apt-cache"):
+            if shutil.which(tool) is None:
+                return f"{tool} not found: cannot fetch the Debian package {package}"
+        policy = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True)
+        if "Candidate: (none)" in policy.stdout or "Candidate:" not in policy.stdout:
+            return f"apt does not know the package {package}: run 'apt-get update' (as root)"
+    for package, relative in wheels:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            return f"{package} is not installed (pip install '.[test]')"
+        if not os.path.exists(os.path.join(list(spec.submodule_search_locations)[0], relative)):
+            return f"the installed {package} has no {relative}"
+    return None
 
 
 def read_nifti(path: str, volume: int = 0) -> Tuple[np.ndarray, Spacing]:
