@@ -92,3 +92,42 @@ def test_real_process(ct_file, tmp_path):
     assert json.loads(done.out)["output"] == str(out) and out.exists()
     bad = run_cli("opacity", tmp_path / "none.nrrd", process=True)
     assert bad.code == 2 and "Traceback" not in bad.err and bad.err.count("\n") == 1
+
+
+def test_warnings_go_to_stderr_one_line_each_and_exit_0(tmp_path):
+    # pure noise: the ramp would end beyond the renderer's clamp and is compressed below it
+    path = str(tmp_path / "noise.nrrd")
+    write_volume(path, np.random.default_rng(3).normal(100.0, 10.0, (32, 48, 48)).astype(np.float32))
+    done = run_cli("opacity", path)
+    assert done.code == 0
+    lines = done.err.splitlines()
+    assert lines and all(line.startswith("gradienttools opacity: warning: ") for line in lines), lines
+    assert any("compressed" in line for line in lines)
+    assert "string: " in done.out
+    as_json = run_cli("opacity", path, "--json")
+    assert as_json.code == 0
+    warnings = json.loads(as_json.out)["warnings"]
+    assert [f"gradienttools opacity: warning: {w}" for w in warnings] == as_json.err.splitlines()
+
+
+def test_no_warning_on_a_normal_ct(ct_file):
+    done = run_cli("opacity", ct_file[0])
+    assert done.code == 0 and done.err == ""
+
+
+@pytest.mark.parametrize("what", ["range", "mask"])
+def test_empty_visible_range_or_mask_exit_2(ct_file, tmp_path, what):
+    path, mask = ct_file
+    if what == "range":
+        args = ["--visible-range", "5000", "6000"]
+        message = "visible range"
+    else:
+        empty = str(tmp_path / "empty.nrrd")
+        write_volume(empty, np.zeros(read_volume(path).array.shape, np.uint8))
+        args = ["--mask", empty]
+        message = "no voxel"
+    out = str(tmp_path / "x.vp.json")
+    done = run_cli("opacity", path, *args, "--output", out)
+    assert done.code == 2 and done.err.count("\n") == 1 and message in done.err, done.err
+    assert done.err.startswith("gradienttools opacity: error: ")
+    assert not os.path.exists(out)
