@@ -131,3 +131,26 @@ def test_empty_visible_range_or_mask_exit_2(ct_file, tmp_path, what):
     assert done.code == 2 and done.err.count("\n") == 1 and message in done.err, done.err
     assert done.err.startswith("gradienttools opacity: error: ")
     assert not os.path.exists(out)
+
+
+def test_an_mri_gets_an_mr_preset_chosen_from_the_data(tmp_path):
+    from GradientToolsLib.image.phantoms import mri_phantom
+    from GradientToolsLib.image.presets import preset_functions
+
+    image, _, _ = mri_phantom((24, 40, 40), noise_std=10)
+    path = str(tmp_path / "mri.nrrd")
+    write_volume(path, image.astype(np.float32))
+    out = str(tmp_path / "mri.vp.json")
+    done = run_cli("opacity", path, "--output", out)
+    assert done.code == 0
+    assert "preset: MR-Default (chosen from the data" in done.out
+    written = read_volume_property(out)
+    np.testing.assert_allclose(written["scalar_opacity"], preset_functions("MR-Default")["scalar_opacity"])
+    assert written["scalar_opacity"][0][0] == 0.0                      # not CT-AAA's -3024 HU
+    as_json = json.loads(run_cli("opacity", path, "--json", "--preset", "MR-T2-Brain").out)
+    assert as_json["preset"] == "MR-T2-Brain" and as_json["preset_chosen"] == "as given by --preset"
+
+
+def test_a_ct_gets_ct_aaa(ct_file):
+    done = run_cli("opacity", ct_file[0], "--json")
+    assert json.loads(done.out)["preset"] == "CT-AAA"

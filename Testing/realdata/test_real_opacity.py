@@ -23,6 +23,7 @@ from catalog import LOADERS
 from scans import MAX_HOMOGENEOUS_RATIO, MIN_REGION_VOXELS
 
 from GradientToolsLib import suggest_gradient_opacity
+from GradientToolsLib.image.presets import choose_preset
 
 NAMES = list(LOADERS)
 #: the tier must cover these kinds of scan (issue 9): name -> test on the Scan
@@ -133,3 +134,10 @@ def test_ct_visible_range_of_the_readme_gives_a_useful_curve(real_scans):
     assert s.opacity_at(bone.median) >= 0.8, (bone, s.points)
     if 1.6 * s.noise_p99 > s.x_max:
         assert any("compressed" in w for w in s.warnings), s.warnings
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_preset_chosen_from_the_data_fits_the_modality(real_scans, name):
+    scan = real_scans[name].scan
+    preset, why = choose_preset(scan.array)
+    assert preset == ("CT-AAA" if scan.modality == "CT" else "MR-Default"), (name, why)
