@@ -63,6 +63,16 @@ def _check_output(path: str, endings, what: str) -> None:
     check_output_folder(path)
 
 
+def _analysed(args) -> str:
+    """What the suggestion analysed, in words (for the plot's title)."""
+    parts = []
+    if args.mask:
+        parts.append(f"mask {os.path.basename(args.mask)}")
+    if args.visible_range:
+        parts.append(f"visible range {args.visible_range[0]:g}..{args.visible_range[1]:g}")
+    return ", ".join(parts) or "whole volume"
+
+
 def run(args) -> int:
     from ..figures import save_histogram_plot
     from ..image.opacity import suggest_gradient_opacity
@@ -102,7 +112,8 @@ def run(args) -> int:
         write_volume_property(args.output, suggestion.points, preset=preset,
                               scalar_range=suggestion.scalar_range)
     if args.plot:
-        save_histogram_plot(suggestion, args.plot, title=f"{os.path.basename(args.input)}: gradient opacity")
+        save_histogram_plot(suggestion, args.plot, title=f"{os.path.basename(args.input)}: gradient opacity",
+                            analysed=_analysed(args))
     if args.json:
         document = suggestion.to_dict()
         document["input"] = args.input
