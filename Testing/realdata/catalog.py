@@ -89,31 +89,30 @@ def t1_05mm() -> Scan:
 
 
 def t1_2x2x3() -> Scan:
-    array, spacing = read_nifti(debian_file(*ITK_T1))
-    return Scan(
-        "t1-2x2x3mm", "MR", "T1 head, 0-255 in int16, 2 x 2 x 3 mm, masked (exact-zero background)",
-        f"{ITK_T1[0]}: /{ITK_T1[1]}", array, spacing,
-        regions={
-            "white matter": Region(box(9, 52, 48, 84, 37, 59), (95, 125), "left hemisphere white matter"),
-            "white matter 2": Region(box(8, 51, 45, 83, 66, 83), (95, 125), "right hemisphere white matter"),
-        },
-        boundaries={
-            "csf/white matter": Boundary(box(20, 27, 56, 70, 44, 74), 65.0, ("csf", "white matter")),
-            "scalp/air": Boundary(box(18, 23, 97, 106, 50, 75), 30.0, ("air", "scalp"))})
+    return _scan(
+        "t1-2x2x3mm", "T1 head, 0-255 in int16, 2 x 2 x 3 mm, masked (exact-zero background)",
+        f"{ITK_T1[0]}: /{ITK_T1[1]}", read_nifti(debian_file(*ITK_T1)),
+        {"white matter": Region(box(9, 52, 48, 84, 37, 59), (95, 125), "left hemisphere white matter"),
+         "white matter 2": Region(box(8, 51, 45, 83, 66, 83), (95, 125), "right hemisphere white matter")},
+        {"csf/white matter": Boundary(box(20, 27, 56, 70, 44, 74), 65.0, ("csf", "white matter")),
+         "scalp/air": Boundary(box(18, 23, 97, 106, 50, 75), 30.0, ("air", "scalp"))})
 
 
 def epi_b0() -> Scan:
-    array, spacing = read_nifti(wheel_file(*EPI_B0))
-    return Scan(
-        "epi-b0", "MR", "b0 EPI (T2-weighted), int16, 4 x 4 x 5 mm, Rayleigh noise background",
-        f"dipy wheel: dipy/{EPI_B0[1]}", array, spacing,
-        regions={
-            "background": Region(box(4, 20, 0, 58, 0, 8), (0, 60), "air beside the head (Rayleigh)"),
-            "background 2": Region(box(4, 20, 0, 58, 50, 58), (0, 60), "air beside the head (Rayleigh)"),
-        },
-        boundaries={
-            "csf/tissue": Boundary(box(11, 14, 18, 34, 25, 36), 600.0, ("tissue", "csf")),
-            "brain/air": Boundary(box(11, 14, 2, 12, 20, 40), 120.0, ("air", "brain"))})
+    air = "air beside the head (Rayleigh)"
+    return _scan(
+        "epi-b0", "b0 EPI (T2-weighted), int16, 4 x 4 x 5 mm, Rayleigh noise background",
+        f"dipy wheel: dipy/{EPI_B0[1]}", read_nifti(wheel_file(*EPI_B0)),
+        {"background": Region(box(4, 20, 0, 58, 0, 8), (0, 60), air),
+         "background 2": Region(box(4, 20, 0, 58, 50, 58), (0, 60), air)},
+        {"csf/tissue": Boundary(box(11, 14, 18, 34, 25, 36), 600.0, ("tissue", "csf")),
+         "brain/air": Boundary(box(11, 14, 2, 12, 20, 40), 120.0, ("air", "brain"))})
+
+
+def _scan(name, description, source, data, regions, boundaries) -> Scan:
+    """An MR scan from (array, spacing) with its regions and boundaries."""
+    array, spacing = data
+    return Scan(name, "MR", description, source, array, spacing, regions=regions, boundaries=boundaries)
 
 
 def dwi() -> Scan:

@@ -70,9 +70,7 @@ class Region:
                     structure = structure & (np.arange(3) == 1).reshape([3 if a == axis else 1
                                                                           for a in range(3)])
             inside = ndimage.binary_erosion(inside, structure, iterations=self.erode, border_value=0)
-        out = np.zeros(array.shape, dtype=bool)
-        out[self.box] = inside
-        return out
+        return _whole_volume(array.shape, self.box, inside)
 
 
 @dataclass
@@ -95,9 +93,14 @@ class Boundary:
                 index = [slice(1, -1)] * 3
                 index[axis] = slice(1 + shift, padded.shape[axis] - 1 + shift)
                 crossing |= padded[tuple(index)] != side
-        out = np.zeros(array.shape, dtype=bool)
-        out[self.box] = crossing
-        return out
+        return _whole_volume(array.shape, self.box, crossing)
+
+
+def _whole_volume(shape, where: Box, inside: np.ndarray) -> np.ndarray:
+    """A whole-volume bool mask that is ``inside`` within the box ``where`` and False elsewhere."""
+    out = np.zeros(shape, dtype=bool)
+    out[where] = inside
+    return out
 
 
 @dataclass
