@@ -5,8 +5,9 @@ Run: ``python benchmarks/study_noise.py [--spread]`` (fetches and caches the sca
 
 For each real scan the reference is measured by hand: the 99th percentile of the renderer's own
 gradient (central differences per voxel step, ``references.renderer_gradient``) inside homogeneous
-regions picked and drawn in ``Testing/realdata/scans.py`` (``regions.png`` of the test tier shows
-them). Each estimator's result is turned into that quantity, the ``P`` the curve is built on:
+regions picked in ``Testing/realdata/catalog.py`` (the test tier draws them in
+``Testing/realdata/out/<scan>-regions.png``). Each estimator's result is turned into that
+quantity, the ``P`` the curve is built on:
 
 * voxel-sigma estimators (Immerkaer, wavelet MAD, Aja-Fernandez local-variance mode, DIPY's
   ``estimate_sigma`` and ``piesno``) through the white-noise relation ``P = q99(chi_3) s / sqrt(2)``
