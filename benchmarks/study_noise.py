@@ -5,8 +5,9 @@ Run: ``python benchmarks/study_noise.py [--spread]`` (fetches and caches the sca
 
 For each real scan the reference is measured by hand: the 99th percentile of the renderer's own
 gradient (central differences per voxel step, ``references.renderer_gradient``) inside homogeneous
-regions picked and drawn in ``Testing/realdata/scans.py`` (``regions.png`` of the test tier shows
-them). Each estimator's result is turned into that quantity, the ``P`` the curve is built on:
+regions picked in ``Testing/realdata/catalog.py`` (the test tier draws them in
+``Testing/realdata/out/<scan>-regions.png``). Each estimator's result is turned into that
+quantity, the ``P`` the curve is built on:
 
 * voxel-sigma estimators (Immerkaer, wavelet MAD, Aja-Fernandez local-variance mode, DIPY's
   ``estimate_sigma`` and ``piesno``) through the white-noise relation ``P = q99(chi_3) s / sqrt(2)``
@@ -34,7 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "Testing"))
 sys.path.insert(0, os.path.join(HERE, "..", "Testing", "realdata"))
 
 from references import renderer_gradient  # noqa: E402
-from scans import ScansUnavailable, boundary_median, load_scans  # noqa: E402
+from scans import ScansUnavailable, load_scans, measure  # noqa: E402
 
 from GradientToolsLib.image.noise import noise_gradient_quantile  # noqa: E402
 
@@ -118,10 +119,10 @@ DIRECT = {"project": project}
 
 
 def reference(scan):
-    g = renderer_gradient(scan.array)
-    region = {name: float(np.percentile(g[b], 99)) for name, b in scan.regions.items()}
-    sigma = {name: float(scan.array[b].astype(float).std()) for name, b in scan.regions.items()}
-    bounds = {name: boundary_median(g, scan.array, b) for name, b in scan.boundaries.items()}
+    regions, boundaries = measure(scan, renderer_gradient(scan.array))
+    region = {r.name: r.p99 for r in regions}
+    sigma = {r.name: r.std_value for r in regions}
+    bounds = {b.name: (b.median, b.real) for b in boundaries}
     return region, sigma, bounds
 
 
@@ -151,7 +152,7 @@ def table(scans) -> None:
 
 def crops(scan):
     """Crops that keep every region and boundary box: a margin trimmed off each side in turn."""
-    boxes = list(scan.regions.values()) + [b.box for b in scan.boundaries.values()]
+    boxes = [r.box for r in scan.regions.values()] + [b.box for b in scan.boundaries.values()]
     lo = [min(b[a].start for b in boxes) for a in range(3)]
     hi = [max(b[a].stop for b in boxes) for a in range(3)]
     out = []

@@ -260,14 +260,7 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
     if p99 > 0:
         method = "noise floor"
         start, end = RAMP_START * strength * p99, RAMP_END * strength * p99
-        if end > COMPRESSED_END * x_max:
-            scale = COMPRESSED_END * x_max / end
-            warnings.append(
-                f"the noise threshold (opacity 0 to 1 over {start:.4g}..{end:.4g} per voxel step) lies "
-                f"beyond what the renderer can use (its gradient clamps at x_max {x_max:.4g}); the ramp "
-                f"was compressed to {start * scale:.4g}..{end * scale:.4g}, so some noise may show: "
-                "check --visible-range/--mask (the analysed voxels may be mostly edges)")
-            start, end = start * scale, end * scale
+        start, end = _below_clamp(start, end, x_max, warnings)
         candidates = [(0.0, 0.0), (start, 0.0), (end, 1.0), (max(end, x_max) + 1.0, 1.0)]
     else:
         method = "noise-free"
@@ -277,11 +270,10 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         else:
             end = 1e-3 * x_max
         end = max(end, 1e-6 * x_max)
+        _, end = _below_clamp(0.0, end, x_max, warnings, "the ramp to the weakest edges")
         candidates = [(0.0, 0.0), (end, 1.0), (max(end, x_max) + 1.0, 1.0)]
     points = _clip_points(candidates, x_max)
-    top = max(y for _, y in points)
-    if top < 1.0:
-        warnings.append(f"the curve's maximum opacity is {top:.3g} (below 1): boundaries render faint")
+    warnings += _opacity_warnings(points)
     report(progress, 1.0, "done")
     return GradientOpacitySuggestion(
         points=points,
@@ -300,6 +292,30 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
                  "noise_source": est.source, **est.details},
         warnings=warnings,
     )
+
+
+def _below_clamp(start: float, end: float, x_max: float, warnings: List[str],
+                 what: str = "the noise threshold") -> Tuple[float, float]:
+    """The ramp (opacity 0 at ``start``, 1 at ``end``) scaled to end at COMPRESSED_END * x_max when
+    it would end beyond that (the renderer clamps its gradient at x_max: a ramp ending there or
+    beyond leaves every voxel faint or hidden); the warning says what was done."""
+    if end <= COMPRESSED_END * x_max:
+        return start, end
+    scale = COMPRESSED_END * x_max / end
+    warnings.append(
+        f"{what} (opacity 0 to 1 over {start:.4g}..{end:.4g} per voxel step) lies beyond "
+        f"what the renderer can use (its gradient clamps at x_max {x_max:.4g}); the ramp was compressed "
+        f"to {start * scale:.4g}..{end * scale:.4g}, so some noise may show: check the visible range or "
+        "mask (the analysed voxels may be mostly edges) and the suppression")
+    return start * scale, end * scale
+
+
+def _opacity_warnings(points: Sequence[Tuple[float, float]]) -> List[str]:
+    """A warning when the curve never reaches opacity 1 (every boundary would render faint)."""
+    top = max(y for _, y in points)
+    if top < 1.0:
+        return [f"the curve's maximum opacity is {top:.3g} (below 1): boundaries render faint"]
+    return []
 
 
 def _region_warnings(est, mask, visible) -> List[str]:
