@@ -128,8 +128,13 @@ def reference(scan):
 
 def table(scans) -> None:
     names = list(VOXEL_SIGMA) + list(DIRECT)
-    print("== P / (max hand-measured region p99); hides region noise when >= 0.87; "
-          "window = [max p99 / 1.15, min real-boundary median / 1.5]")
+    from GradientToolsLib.image.opacity import RAMP_END, RAMP_START
+
+    hide = RAMP_START + 0.1 * (RAMP_END - RAMP_START)      # opacity 0.1
+    show = RAMP_START + 0.8 * (RAMP_END - RAMP_START)      # opacity 0.8
+    print(f"== P / (max hand-measured region p99); with this ramp (0 at {RAMP_START} P, 1 at {RAMP_END} P) "
+          f"the region noise is hidden when >= {1 / hide:.2f}; "
+          f"window = [max p99 / {hide:.2f}, min real-boundary median / {show:.2f}]")
     print(f"{'scan':12s} {'regions: p99 (voxel std)':44s} " + " ".join(f"{n[:13]:>13s}" for n in names)
           + f" {'window':>17s}")
     for scan in scans:
@@ -145,9 +150,9 @@ def table(scans) -> None:
                 print(f"  {n} on {scan.name}: {type(exc).__name__}: {str(exc)[:80]}", file=sys.stderr)
         regions = ", ".join(f"{k} {v:.3g} ({sigma[k]:.2g})" for k, v in region.items())
         real = [m for name, (m, real) in bounds.items() if real]
-        high = min(real) / 1.5 if real else float("inf")
+        high = min(real) / show if real else float("inf")
         print(f"{scan.name:12s} {regions[:44]:44s} " + " ".join(cells) +
-              f" {worst / 1.15 / worst:8.2f}-{high / worst:<8.2f}")
+              f" {1 / hide:8.2f}-{high / worst:<8.2f}")
 
 
 def crops(scan):

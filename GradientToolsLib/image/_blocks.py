@@ -70,11 +70,21 @@ class BlockSample:
         return np.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
 
 
-def _block_origins(shape, edge, max_blocks: int, seed: int):
-    """Origins (K, J, I arrays) of the grid blocks read: all of them, or a random subset."""
-    counts = [max(1, n // b) for n, b in zip(shape, edge)]
+def grid_block_count(shape, block: int = BLOCK) -> int:
+    """Blocks in the grid of a volume of ``shape`` (K, J, I): all :func:`sample_blocks` can read."""
+    edge = [max(1, min(block, n)) for n in shape]
+    return int(np.prod([max(1, n // b) for n, b in zip(shape, edge)]))
+
+
+def _block_origins(shape, edge, max_blocks: int, seed: int, phase=(0, 0, 0)):
+    """Origins (K, J, I arrays) of the grid blocks read: all of them, or a random subset.
+
+    ``phase`` shifts the grid by that many voxels per axis (less than a block; ignored along axes
+    too short for it), so that several phases of one volume sample different block boundaries."""
+    phase = [p if n >= b + p else 0 for p, n, b in zip(phase, shape, edge)]
+    counts = [max(1, (n - p) // b) for n, b, p in zip(shape, edge, phase)]
     # centre the grid, so that a crop does not move the blocks relative to the anatomy much
-    offsets = [(n - c * b) // 2 for n, c, b in zip(shape, counts, edge)]
+    offsets = [p + (n - p - c * b) // 2 for n, c, b, p in zip(shape, counts, edge, phase)]
     total = int(np.prod(counts))
     if total <= max_blocks:
         ids = np.arange(total)
@@ -98,7 +108,8 @@ def _gather(data, index) -> np.ndarray:
 
 
 def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] = None, block: int = BLOCK,
-                  max_blocks: int = MAX_BLOCKS, seed: int = 0) -> BlockSample:
+                  max_blocks: int = MAX_BLOCKS, seed: int = 0, phase: Sequence[int] = (0, 0, 0)
+                  ) -> BlockSample:
     """Read blocks of the volume and their renderer-unit central differences.
 
     Parameters
@@ -116,6 +127,8 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
         Blocks read at most; all blocks of the grid when it has no more.
     seed : int
         Seed of the draw when not all blocks are read.
+    phase : 3 ints
+        Shift of the block grid along K, J, I, in voxels (0 to block - 1).
 
     Returns
     -------
@@ -129,7 +142,7 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
     seed = check_int(seed, "seed", minimum=0)
     shape = data.shape
     edge = [max(1, min(block, n)) for n in shape]
-    origins, total = _block_origins(shape, edge, max_blocks, seed)
+    origins, total = _block_origins(shape, edge, max_blocks, seed, tuple(int(p) % block for p in phase))
     nb = origins[0].size
     # halo index vectors per block (edge replicated), broadcast into one gather
     index = [np.clip(o[:, None] + np.arange(-1, b + 1)[None, :], 0, n - 1)
@@ -167,4 +180,21 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
         blocks_examined=int(nb),
         degenerate_axes=tuple(s == 1 for s in shape),
         integer=data.dtype.kind in "biu",
+    )
+
+
+def concatenate(samples: Sequence[BlockSample]) -> BlockSample:
+    """One sample holding the blocks of several samples of the same volume (e.g. several phases)."""
+    first = samples[0]
+    if len(samples) == 1:
+        return first
+    return BlockSample(
+        values=np.concatenate([s.values for s in samples]),
+        diffs=np.concatenate([s.diffs for s in samples], axis=1),
+        selected=np.concatenate([s.selected for s in samples]),
+        ties=np.concatenate([s.ties for s in samples]),
+        fraction=sum(s.fraction for s in samples),
+        blocks_examined=sum(s.blocks_examined for s in samples),
+        degenerate_axes=first.degenerate_axes,
+        integer=first.integer,
     )

@@ -42,9 +42,16 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._shared.validate import check_int
+from .._shared.validate import check_int, check_volume
 from ..errors import GradientToolsError
-from ._blocks import BLOCK, MAX_BLOCKS, BlockSample, sample_blocks  # noqa: F401  (re-exported)
+from ._blocks import (  # noqa: F401  (BLOCK, MAX_BLOCKS re-exported)
+    BLOCK,
+    MAX_BLOCKS,
+    BlockSample,
+    concatenate,
+    grid_block_count,
+    sample_blocks,
+)
 
 #: a block with this share of exact ties among its voxels' neighbours is flat (padding, noise-free)
 FLAT_SHARE = 0.6
@@ -53,8 +60,13 @@ TRIM_PROBABILITY = 0.75
 #: a block is homogeneous when at least this share of its selected voxels fits the noise core
 CLEAN_SHARE = 0.55
 #: the lower Otsu class is background when its median lies within this share of the value range
-#: above the minimum
+#: above the minimum (air in CT, a magnitude background), or when it is both quieter than the upper
+#: class (its noise core below QUIETER times the other's) and piled towards the minimum (its median
+#: in the lower BACKGROUND_SKEW of the way from the minimum to the threshold: a multi-coil DWI
+#: background)
 BACKGROUND_SPAN = 0.05
+BACKGROUND_SKEW = 0.5
+QUIETER = 0.8
 #: log-log slope of the trimmed-variance map at the fixed point above which the core is weak (a pure
 #: noise population gives about 0.6, a continuum of structure close to 1)
 WEAK_CORE = 0.85
@@ -65,6 +77,11 @@ MIN_CLEAN_BLOCKS = 8
 #: stay cheap
 ENOUGH_CLEAN_BLOCKS = 48
 MORE_BLOCKS = 8
+#: volumes with at most this many blocks are read whole (a fixed cost, as large as the sample of a
+#: big volume's hard case may be): the estimate of a small volume then does not depend on the seed
+WHOLE_BELOW = 8192
+#: grid phases of a small volume read whole (shifts in voxels along K, J, I)
+_PHASES = ((0, 0, 0), (2, 2, 2), (1, 3, 2), (3, 1, 1))
 #: standard deviation of a Rayleigh variable over its scale parameter
 RAYLEIGH_STD = math.sqrt(2.0 - math.pi / 2.0)
 #: variance of the dither added to the central differences of integers (a uniform of width
@@ -140,21 +157,24 @@ def _strided(array: np.ndarray, limit: int) -> np.ndarray:
     return array[..., ::step]
 
 
-def _background(values: np.ndarray, usable: np.ndarray) -> Optional[np.ndarray]:
-    """Voxels of a background class (air, Rayleigh background) among ``usable`` ones, or None."""
+def _lower_class(values: np.ndarray, usable: np.ndarray) -> Tuple[Optional[np.ndarray], bool, float]:
+    """The lower Otsu class of the ``usable`` voxels' values: (its voxels or None, whether it lies
+    at the very bottom of the value range (within BACKGROUND_SPAN: air in CT, a magnitude
+    background), its median's place between the minimum (0) and the threshold (1))."""
     v = _strided(values[usable], 1 << 14)
     if v.size < 64:
-        return None
+        return None, False, 1.0
     low, high = np.percentile(v, [0.5, 99.5])
     if not high > low:
-        return None
+        return None, False, 1.0
     threshold = _otsu(v[(v >= low) & (v <= high)])
     lower = v[v < threshold]
     if lower.size < 0.05 * v.size or lower.size > 0.95 * v.size:
-        return None
-    if np.median(lower) - v.min() >= BACKGROUND_SPAN * (high - v.min()):
-        return None
-    return usable & (values < threshold)
+        return None, False, 1.0
+    floor = float(v.min())
+    median = float(np.median(lower))
+    bottom = median - floor < BACKGROUND_SPAN * (high - floor)
+    return usable & (values < threshold), bottom, (median - floor) / max(threshold - floor, 1e-300)
 
 
 def _core(squares: np.ndarray, dof: int) -> Tuple[np.ndarray, float]:
@@ -348,11 +368,16 @@ def estimate_gradient_noise(array=None, *, sample: Optional[BlockSample] = None,
         return none
     squares, dither = _dithered_squares(sample)
     details = {"background_threshold": None}
-    tissue = usable
-    back = _background(sample.values, usable) if background else None
-    if back is not None:
-        tissue = usable & ~back
-        details["background_threshold"] = float(sample.values[back].max())
+    tissue, back = usable, None
+    if background:
+        lower, bottom, skew = _lower_class(sample.values, usable)
+        if lower is not None and not bottom and skew < BACKGROUND_SKEW:
+            quiet, _ = _core(_masked(squares, lower).reshape(3, -1), dof)
+            loud, _ = _core(_masked(squares, usable & ~lower).reshape(3, -1), dof)
+            bottom = float((quiet * quiet).sum()) < QUIETER ** 2 * float((loud * loud).sum())
+        if lower is not None and bottom:
+            back, tissue = lower, usable & ~lower
+            details["background_threshold"] = float(sample.values[back].max())
     sigma, slope = _core(_masked(squares, tissue).reshape(3, -1), dof)
     sigma, clean = _coherent(squares, tissue, sigma, dof)
     source = "tissue"
@@ -391,11 +416,21 @@ def sample_and_estimate(array, *, mask=None, visible_range=None, background: Opt
     seed = check_int(seed, "seed", minimum=0)
     if background is None:
         background = mask is None and visible_range is None
-    sample = sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=max_blocks, seed=seed)
+    total = grid_block_count(check_volume(array).shape)
+    if total <= WHOLE_BELOW:
+        # a small volume is read whole, in several grid phases: block boundaries then do not decide
+        # which voxels make a homogeneous block
+        count = max(1, min(len(_PHASES), 2 * WHOLE_BELOW // total))
+        sample = concatenate([sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=total,
+                                            seed=seed, phase=phase) for phase in _PHASES[:count]])
+    else:
+        sample = sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=max_blocks,
+                               seed=seed)
     estimate = estimate_gradient_noise(sample=sample, background=background)
-    if estimate.blocks_used < ENOUGH_CLEAN_BLOCKS and sample.blocks_examined == max_blocks \
+    if estimate.blocks_used < ENOUGH_CLEAN_BLOCKS and total > WHOLE_BELOW \
             and estimate.source != "none":
+        more = MORE_BLOCKS * max_blocks
         sample = sample_blocks(array, mask=mask, visible_range=visible_range,
-                               max_blocks=MORE_BLOCKS * max_blocks, seed=seed)
+                               max_blocks=total if total <= 2 * more else more, seed=seed)
         estimate = estimate_gradient_noise(sample=sample, background=background)
     return sample, estimate

@@ -41,8 +41,8 @@ from ..progress import ProgressCallback, report
 from . import noise as noise_module
 
 #: opacity leaves 0 at RAMP_START * P and reaches 1 at RAMP_END * P (P: noise gradient 99th pct)
-RAMP_START = 1.4
-RAMP_END = 2.0
+RAMP_START = 1.6
+RAMP_END = 2.4
 #: integer volumes: gradients up to this are quantisation noise
 INTEGER_NOISE_FLOOR = 1.0
 #: bins of the gradient histogram over [0, x_max]
