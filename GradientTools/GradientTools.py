@@ -7,9 +7,13 @@ The logic class is usable from the Python console::
 
     logic = slicer.util.getModuleLogic("GradientTools")
     gradientNode = logic.computeGradientMagnitude(getNode("CTChest"), units="voxel")
+
+It behaves the same on Slicer 5.8 and 5.10: widgets are bound with ``connectParametersToGui`` (whose
+tag 5.8 returns, unlike ``connectGui``), and the free-text opacity field is synced on editingFinished
+(5.8's line-edit connector rewrites the text, moving the cursor, on every keystroke).
 """
 
-import contextlib
+import enum
 import os
 import sys
 from typing import Annotated, Optional
@@ -20,9 +24,18 @@ import vtk
 from slicer import vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
+from slicer.parameterNodeWrapper import WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import *
 from slicer.util import VTKObservationMixin
+
+#: The extension's GitHub repository: the one place it is written. CMakeLists.txt, GradientTools.json
+#: and README.md carry copies (the ExtensionsIndex checker reads them as literal text); after changing
+#: this line run ``python scripts/sync_repository.py``. Testing/module/test_module_static.py checks them.
+REPOSITORY = "gradienttools/SlicerGradientTools"
+REPOSITORY_URL = "https://github.com/" + REPOSITORY
+
+#: singleton tag of the panel's own plot view node
+PLOT_VIEW_TAG = "GradientToolsPlot"
 
 
 def _importLibrary():
@@ -47,20 +60,71 @@ class GradientTools(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = _("Gradient Tools")
-        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Volume Rendering")]
-        self.parent.dependencies = []
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Rendering"),
+                                  translate("qSlicerAbstractCoreModule", "Diffusion")]
+        self.parent.dependencies = ["VolumeRendering", "Markups", "Plots"]
         self.parent.contributors = ["GradientTools developers"]
         self.parent.helpText = _("""
 Gradient-magnitude volumes in physical or renderer units, automatic gradient-opacity transfer
 functions for volume rendering (suppressing noise in homogeneous tissue), and electrostatic
 diffusion gradient schemes (multi-shell, b0s, ordering, polarity) with a 3D preview, a quality
 report and export to FSL, MRtrix and scanner formats.
-See <a href="https://github.com/gradienttools/SlicerGradientTools">the project page</a>.
-""")
+See <a href="{url}">the project page</a> for the documentation.
+""").format(url=REPOSITORY_URL)
         self.parent.acknowledgementText = _("""
-Developed as the GradientTools project; the computations live in the GradientToolsLib Python package,
+Developed by the GradientTools developers. Gradient magnitudes follow VTK's
+vtkImageGradientMagnitude and the central differences of VTK's GPU ray caster; multi-shell schemes
+use the weighting of Caruyer et al. (Magn Reson Med 69:1534, 2013); scheme statistics use the
+definitions of MRtrix3's dirstat. The computations live in the GradientToolsLib Python package,
 which also provides the <code>gradienttools</code> command line.
 """)
+
+
+#
+# Choices shown in combo boxes
+#
+
+
+class PanelChoice(enum.Enum):
+    """A combo-box choice: the parameter node stores the member name, the combo box shows label()
+    (the parameter-node wrapper's enum connector), so the text is translatable; ``value`` is the
+    library's keyword."""
+
+    def label(self):
+        return _choiceLabels()[self]
+
+
+GradientMethod = PanelChoice("GradientMethod", [("CENTRAL", "central"), ("SOBEL", "sobel"),
+                                              ("GAUSSIAN", "gaussian")])
+GradientUnits = PanelChoice("GradientUnits", [("MM", "mm"), ("VOXEL", "voxel")])
+B0Placement = PanelChoice("B0Placement", [("INTERLEAVED", "interleaved"), ("START", "start")])
+Ordering = PanelChoice("Ordering", [("ROBUST", "robust"), ("NONE", "none")])
+SchemeRadius = PanelChoice("SchemeRadius", [("B_VALUE", "b-value"), ("UNIT", "unit")])
+ExportFormat = PanelChoice("ExportFormat", [("FSL", "fsl"), ("MRTRIX", "mrtrix"), ("SIEMENS", "siemens"),
+                                            ("GE", "ge"), ("PHILIPS", "philips"), ("NRRD", "nrrd")])
+
+
+def _choiceLabels():
+    """What the combo boxes show, translated when asked for."""
+    return {
+        GradientMethod.CENTRAL: _("central differences"),
+        GradientMethod.SOBEL: _("Sobel"),
+        GradientMethod.GAUSSIAN: _("derivative of Gaussian"),
+        GradientUnits.MM: _("per mm"),
+        GradientUnits.VOXEL: _("per voxel step (renderer units)"),
+        B0Placement.INTERLEAVED: _("interleaved"),
+        B0Placement.START: _("all at the start"),
+        Ordering.ROBUST: _("robust to early termination"),
+        Ordering.NONE: _("optimiser order"),
+        SchemeRadius.B_VALUE: _("radius from b-value"),
+        SchemeRadius.UNIT: _("unit sphere"),
+        ExportFormat.FSL: _("FSL (.bval, .bvec)"),
+        ExportFormat.MRTRIX: _("MRtrix (.b)"),
+        ExportFormat.SIEMENS: _("Siemens (.dvs)"),
+        ExportFormat.GE: _("GE (tensor .dat)"),
+        ExportFormat.PHILIPS: _("Philips (dti_vectors_input)"),
+        ExportFormat.NRRD: _("NRRD DWMRI keys"),
+    }
 
 
 #
@@ -73,16 +137,19 @@ class GradientToolsParameterNode:
     """The panel's state, saved with the scene.
 
     gradient*: the gradient-magnitude section; opacity*: the gradient-opacity section;
-    scheme*: the diffusion-scheme section (schemeShells is "b:count, b:count", edited in the table).
+    scheme*: the diffusion-scheme section. Not bound through SlicerParameterName (synced by the
+    sections): opacityPoints (free text, taken on editingFinished), opacityChart, schemeShells (the
+    shells table), schemeReport (read-only text, rewritten only when it changes).
     """
 
     gradientInputVolume: vtkMRMLScalarVolumeNode
     gradientOutputVolume: vtkMRMLScalarVolumeNode
-    gradientMethod: Annotated[str, Choice(["central", "sobel", "gaussian"])] = "central"
-    gradientSigma: Annotated[float, WithinRange(0.0, 100.0)] = 1.0
-    gradientUnits: Annotated[str, Choice(["mm", "voxel"])] = "mm"
+    gradientMethod: GradientMethod = GradientMethod.CENTRAL
+    gradientSigma: Annotated[float, WithinRange(0.1, 100.0)] = 1.0
+    gradientUnits: GradientUnits = GradientUnits.MM
 
     opacityVolume: vtkMRMLScalarVolumeNode
+    # the slider shows 2 decimals: the range and default must be exact at 2 decimals (CTK rounds them)
     opacitySuppression: Annotated[float, WithinRange(0.25, 5.0)] = 1.0
     opacityVisibleOnly: bool = True
     opacityPoints: str = ""
@@ -90,13 +157,15 @@ class GradientToolsParameterNode:
 
     schemeShells: str = "1000:30, 2000:60"
     schemeB0Count: Annotated[int, WithinRange(0, 100)] = 6
-    schemeB0Placement: Annotated[str, Choice(["interleaved", "start"])] = "interleaved"
-    schemeOrdering: Annotated[str, Choice(["robust", "none"])] = "robust"
+    schemeB0Placement: B0Placement = B0Placement.INTERLEAVED
+    schemeOrdering: Ordering = Ordering.ROBUST
     schemeOptimizePolarity: bool = True
     schemeSeed: Annotated[int, WithinRange(0, 2**31 - 1)] = 0
-    schemeRadius: Annotated[str, Choice(["b-value", "unit"])] = "b-value"
+    schemeRadius: SchemeRadius = SchemeRadius.B_VALUE
     schemeShowAntipodes: bool = False
-    schemeExportFormat: Annotated[str, Choice(["fsl", "mrtrix", "siemens", "ge", "philips", "nrrd"])] = "fsl"
+    # b-value of the longest vector of Siemens/GE files (they do not store it); 0: not set
+    schemeImportBMax: Annotated[float, WithinRange(0.0, 100000.0)] = 0.0
+    schemeExportFormat: ExportFormat = ExportFormat.FSL
     schemeReport: str = ""
 
 
@@ -106,15 +175,17 @@ class GradientToolsParameterNode:
 
 
 class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    """The panel: parameter-node lifecycle, long work, and one PanelSection per collapsible section."""
+
     def __init__(self, parent=None) -> None:
         ScriptedLoadableModuleWidget.__init__(self, parent)
         VTKObservationMixin.__init__(self)
         self.logic = None
+        self.sections = {}
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._updatingShellsTable = False
-        self._lastSuggestion = None
-        self._lastScheme = None
+        self._boundWidgets = {}
+        self._busy = False
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -122,44 +193,52 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
-
         self.logic = GradientToolsLogic()
-
+        # parameter name -> widget, from the .ui's SlicerParameterName properties
+        self._boundWidgets = {widget.property("SlicerParameterName"): widget
+                              for widget in uiWidget.findChildren(qt.QWidget)
+                              if widget.property("SlicerParameterName")}
+        # one entry per collapsible section; a new section is one more PanelSection subclass here
+        self.sections = {"gradient": GradientMagnitudeSection(self), "opacity": GradientOpacitySection(self),
+                         "scheme": DiffusionSchemeSection(self)}
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
-
-        self.ui.gradientApplyButton.connect("clicked(bool)", self.onGradientApply)
-        self.ui.opacitySuggestButton.connect("clicked(bool)", self.onOpacitySuggest)
-        self.ui.opacityApplyButton.connect("clicked(bool)", self.onOpacityApply)
-        self.ui.opacityResetButton.connect("clicked(bool)", self.onOpacityReset)
-        self.ui.schemeAddShellButton.connect("clicked(bool)", self.onAddShell)
-        self.ui.schemeRemoveShellButton.connect("clicked(bool)", self.onRemoveShell)
-        self.ui.schemeShellsTable.connect("cellChanged(int,int)", self.onShellsTableEdited)
-        self.ui.schemeGenerateButton.connect("clicked(bool)", self.onSchemeGenerate)
-        self.ui.schemeImportButton.connect("clicked(bool)", self.onSchemeImport)
-        self.ui.schemeExportButton.connect("clicked(bool)", self.onSchemeExport)
-
-        self.ui.opacityPlotWidget.setMRMLScene(slicer.mrmlScene)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndImportEvent, self.onSceneEndImport)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
+        self.setParameterNode(None)
         self.removeObservers()
 
     def enter(self) -> None:
         self.initializeParameterNode()
 
     def exit(self) -> None:
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+        self.setParameterNode(None)
 
     def onSceneStartClose(self, caller, event) -> None:
         self.setParameterNode(None)
+        for section in self.sections.values():
+            section.sceneClosed()
 
     def onSceneEndClose(self, caller, event) -> None:
         if self.parent.isEntered:
             self.initializeParameterNode()
+
+    def onSceneEndImport(self, caller, event) -> None:
+        # a loaded scene replaces the parameter node's content while the nodes it references are not
+        # yet in the scene (its ModifiedEvent comes first): bind again once they are
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    @property
+    def parameterNode(self) -> Optional[GradientToolsParameterNode]:
+        return self._parameterNode
+
+    @property
+    def busy(self) -> bool:
+        """True while runLongWork runs (its dialog is open)."""
+        return self._busy
 
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
@@ -171,93 +250,221 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self._parameterNode.opacityVolume = firstVolume
 
     def setParameterNode(self, inputParameterNode: Optional[GradientToolsParameterNode]) -> None:
-        if self._parameterNode:
+        """Bind the widgets to a parameter node (None: unbind); the previous binding is undone first."""
+        if self._parameterNodeGuiTag is not None:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGui)
         self._parameterNode = inputParameterNode
         if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
-            self._updateGui()
+            self._parameterNodeGuiTag = self._parameterNode.connectParametersToGui(self._boundWidgets)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGui)
+            self.updateGui()
 
-    def _updateGui(self, caller=None, event=None) -> None:
-        """Enable buttons and refresh the widgets that cannot be bound (shells table, plot)."""
-        p = self._parameterNode
-        if p is None:
+    def updateGui(self, caller=None, event=None) -> None:
+        """Enable buttons and refresh what is not bound (shells table, plot, text fields)."""
+        if self._parameterNode is None:
             return
-        self.ui.gradientApplyButton.enabled = bool(p.gradientInputVolume)
-        self.ui.gradientSigmaSpinBox.enabled = p.gradientMethod == "gaussian"
-        self.ui.opacitySuggestButton.enabled = bool(p.opacityVolume)
-        self.ui.opacityApplyButton.enabled = bool(p.opacityVolume) and bool(p.opacityPoints.strip())
-        self.ui.opacityResetButton.enabled = bool(p.opacityVolume)
-        self._showShells(p.schemeShells)
-        if p.opacityChart:
-            self.logic.showChart(self.ui.opacityPlotWidget, p.opacityChart)
+        for section in self.sections.values():
+            section.updateGui(self._parameterNode, self._busy)
 
-    # -- progress --------------------------------------------------------------------------------
+    # -- long work ---------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _progressDialog(self, title):
-        """A progress dialog for the block; yields the library's progress callback."""
-        dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=title, maximum=100)
+    def runLongWork(self, title, errorMessage, work):
+        """Run ``work(progress)`` under a modal, cancellable progress dialog.
+
+        ``progress`` is the library's callback; it raises OperationCancelled once the user pressed
+        Cancel, and the library then stops without making a node. Returns what ``work`` returns, or
+        None if cancelled or if other work is still running (a second click while busy). Errors are
+        shown (tryWithErrorDisplay) and re-raised. The action buttons are disabled meanwhile and the
+        dialog is released afterwards.
+        """
+        if self._busy:
+            return None
+        self._busy = True
+        self.updateGui()
+        dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=title, maximum=100,
+                                                  windowModality=qt.Qt.WindowModal, autoClose=False,
+                                                  autoReset=False)
+        try:
+            with slicer.util.tryWithErrorDisplay(errorMessage):
+                try:
+                    return work(self._progressCallback(dialog, title))
+                except self.logic.lib.OperationCancelled:
+                    slicer.util.showStatusMessage(_("{title}: cancelled").format(title=title), 5000)
+                    return None
+        finally:
+            dialog.close()
+            # unparented, the dialog is deleted with its last Python reference (as DICOMBrowser does)
+            dialog.setParent(None)
+            self._busy = False
+            self.updateGui()
+
+    def _progressCallback(self, dialog, title):
+        cancelled = self.logic.lib.OperationCancelled
 
         def progress(fraction, message=""):
             dialog.value = int(round(100 * fraction))
-            if message:
-                dialog.labelText = message
+            dialog.labelText = f"{title}\n{message}" if message else title
             slicer.app.processEvents()
+            if dialog.wasCanceled:
+                raise cancelled(title)
 
-        try:
-            yield progress
-        finally:
-            dialog.close()
+        return progress
 
-    # -- gradient magnitude ------------------------------------------------------------------------
 
-    def onGradientApply(self) -> None:
-        p = self._parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to compute the gradient magnitude."), waitCursor=True):
-            with self._progressDialog(_("Computing gradient magnitude")) as progress:
-                output = self.logic.computeGradientMagnitude(
-                    p.gradientInputVolume, p.gradientOutputVolume, method=p.gradientMethod,
-                    sigma=p.gradientSigma if p.gradientMethod == "gaussian" else None,
-                    units=p.gradientUnits, progress=progress)
+class PanelSection:
+    """One collapsible section of the panel: its signals, its part of updateGui, its scene-close reset.
+
+    ``widget`` is the GradientToolsWidget; ``self.ui`` and ``self.logic`` are its.
+    """
+
+    def __init__(self, widget) -> None:
+        self.widget = widget
+        self.ui = widget.ui
+        self.logic = widget.logic
+        self.connectSignals()
+
+    @property
+    def parameterNode(self):
+        return self.widget.parameterNode
+
+    def connectSignals(self) -> None:
+        pass
+
+    def connectButtons(self, **slots) -> None:
+        """Connect the clicked signal of each named .ui button to its slot."""
+        for name, slot in slots.items():
+            getattr(self.ui, name).connect("clicked(bool)", slot)
+
+    def updateGui(self, p, busy) -> None:
+        pass
+
+    def sceneClosed(self) -> None:
+        pass
+
+
+class GradientMagnitudeSection(PanelSection):
+    def connectSignals(self) -> None:
+        self.connectButtons(gradientApplyButton=self.onApply)
+
+    def updateGui(self, p, busy) -> None:
+        self.ui.gradientApplyButton.enabled = bool(p.gradientInputVolume) and not busy
+        self.ui.gradientSigmaSpinBox.enabled = p.gradientMethod == GradientMethod.GAUSSIAN
+
+    def onApply(self) -> None:
+        p = self.parameterNode
+        gaussian = p.gradientMethod == GradientMethod.GAUSSIAN
+        output = self.widget.runLongWork(
+            _("Computing gradient magnitude"), _("Failed to compute the gradient magnitude."),
+            lambda progress: self.logic.computeGradientMagnitude(
+                p.gradientInputVolume, p.gradientOutputVolume, method=p.gradientMethod.value,
+                sigma=p.gradientSigma if gaussian else None, units=p.gradientUnits.value, progress=progress))
+        if output is not None:
             p.gradientOutputVolume = output
             slicer.util.setSliceViewerLayers(background=output, fit=True)
 
-    # -- gradient opacity ----------------------------------------------------------------------------
 
-    def onOpacitySuggest(self) -> None:
-        p = self._parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to suggest a gradient opacity."), waitCursor=True):
-            with self._progressDialog(_("Analysing gradients")) as progress:
-                suggestion = self.logic.suggestGradientOpacity(
-                    p.opacityVolume, visibleOnly=p.opacityVisibleOnly, suppression=p.opacitySuppression,
-                    progress=progress)
-            self._lastSuggestion = suggestion
+class GradientOpacitySection(PanelSection):
+    def connectSignals(self) -> None:
+        self.connectButtons(opacitySuggestButton=self.onSuggest, opacityApplyButton=self.onApply,
+                            opacityResetButton=self.onReset)
+        # the typed function is taken on editingFinished, not bound (see GradientToolsParameterNode)
+        self.ui.opacityPointsLineEdit.connect("editingFinished()", self.onPointsEdited)
+        self.ui.opacityPointsLineEdit.connect("textChanged(QString)", self._updateApplyButton)
+
+    def updateGui(self, p, busy) -> None:
+        self.ui.opacitySuggestButton.enabled = bool(p.opacityVolume) and not busy
+        self.ui.opacityResetButton.enabled = bool(p.opacityVolume) and not busy
+        lineEdit = self.ui.opacityPointsLineEdit
+        # text the user is still typing (modified, editing not finished) is not overwritten
+        if lineEdit.text != p.opacityPoints and not lineEdit.modified:
+            lineEdit.text = p.opacityPoints
+        self._updateApplyButton()
+        if p.opacityChart:
+            self.logic.showChart(self.ui.opacityPlotWidget, p.opacityChart)
+
+    def _updateApplyButton(self, text=None) -> None:
+        p = self.parameterNode
+        typed = self.ui.opacityPointsLineEdit.text.strip()
+        self.ui.opacityApplyButton.enabled = bool(p and p.opacityVolume and typed and not self.widget.busy)
+
+    def sceneClosed(self) -> None:
+        self.showSuggestion(None)
+        self.ui.opacityPointsLineEdit.modified = False
+
+    def onPointsEdited(self) -> None:
+        with slicer.util.tryWithErrorDisplay(_("Failed to store the gradient-opacity function.")):
+            lineEdit = self.ui.opacityPointsLineEdit
+            if self.parameterNode is not None and lineEdit.modified:
+                lineEdit.modified = False
+                self.parameterNode.opacityPoints = lineEdit.text.strip()
+
+    def showSuggestion(self, suggestion) -> None:
+        """Noise estimate and the suggestion's warnings (issue 9's ``warnings``, absent before it)."""
+        if suggestion is None:
+            self.ui.opacityNoiseLabel.text = "-"
+            warnings = []
+        else:
             self.ui.opacityNoiseLabel.text = _("{sigma:.4g} (scalar units)").format(
                 sigma=float(suggestion.noise_sigma))
+            warnings = [str(w) for w in (getattr(suggestion, "warnings", None) or [])]
+        self.ui.opacityWarningsLabel.text = "\n".join(warnings)
+        self.ui.opacityWarningsLabel.visible = bool(warnings)
+
+    def onSuggest(self) -> None:
+        p = self.parameterNode
+        suggestion = self.widget.runLongWork(
+            _("Analysing gradients"), _("Failed to suggest a gradient opacity."),
+            lambda progress: self.logic.suggestGradientOpacity(
+                p.opacityVolume, visibleOnly=p.opacityVisibleOnly, suppression=p.opacitySuppression,
+                progress=progress))
+        if suggestion is None:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Failed to show the suggestion."), waitCursor=True):
+            self.showSuggestion(suggestion)
             p.opacityChart = self.logic.histogramChart(suggestion, p.opacityChart)
+            self.ui.opacityPointsLineEdit.modified = False
             p.opacityPoints = self.logic.pointsToString(suggestion.points)
 
-    def onOpacityApply(self) -> None:
-        p = self._parameterNode
+    def onApply(self) -> None:
+        self.onPointsEdited()  # text typed but not yet confirmed with Enter counts
+        p = self.parameterNode
         with slicer.util.tryWithErrorDisplay(_("Failed to apply the gradient opacity."), waitCursor=True):
             self.logic.applyGradientOpacity(p.opacityVolume, p.opacityPoints)
 
-    def onOpacityReset(self) -> None:
-        p = self._parameterNode
+    def onReset(self) -> None:
+        p = self.parameterNode
         with slicer.util.tryWithErrorDisplay(_("Failed to reset the gradient opacity."), waitCursor=True):
             self.logic.resetGradientOpacity(p.opacityVolume)
 
-    # -- diffusion scheme ------------------------------------------------------------------------------
 
-    def _showShells(self, text) -> None:
+class DiffusionSchemeSection(PanelSection):
+    def __init__(self, widget) -> None:
+        self._updatingShellsTable = False
+        super().__init__(widget)
+
+    def connectSignals(self) -> None:
+        self.connectButtons(schemeAddShellButton=self.onAddShell, schemeRemoveShellButton=self.onRemoveShell,
+                            schemeGenerateButton=self.onGenerate, schemeImportButton=self.onImport,
+                            schemeExportButton=self.onExport)
+        self.ui.schemeShellsTable.connect("cellChanged(int,int)", self.onShellsTableEdited)
+
+    def updateGui(self, p, busy) -> None:
+        self.ui.schemeGenerateButton.enabled = not busy
+        self.showShells(p.schemeShells)
+        report = self.ui.schemeReportTextEdit
+        if report.toPlainText() != p.schemeReport:  # rewriting would scroll it back to the top
+            report.setPlainText(p.schemeReport)
+
+    def showShells(self, text) -> None:
+        """Fill the table with the shells of ``text`` (the parameter's value; none if it is invalid,
+        which only the console can make)."""
         table = self.ui.schemeShellsTable
         try:
             shells = self.logic.parseShells(text)
         except ValueError:
-            return
+            shells = []
         self._updatingShellsTable = True
         try:
             table.setRowCount(len(shells))
@@ -276,64 +483,72 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         rows = []
         for row in range(table.rowCount):
             cells = [table.item(row, column) for column in range(2)]
-            rows.append(tuple(c.text() if c is not None else "" for c in cells))
-        return ", ".join(f"{b}:{n}" for b, n in rows if b.strip() or n.strip())
+            rows.append(tuple(c.text().strip() if c is not None else "" for c in cells))
+        return ", ".join(f"{b}:{n}" for b, n in rows if b or n)
 
     def onShellsTableEdited(self, row, column) -> None:
         if self._updatingShellsTable:
             return
-        with slicer.util.tryWithErrorDisplay(_("Invalid shell."), waitCursor=False):
-            text = self._shellsFromTable()
-            self.logic.parseShells(text)
-            self._parameterNode.schemeShells = text
+        p = self.parameterNode
+        with slicer.util.tryWithErrorDisplay(_("Invalid shell; the table shows the shells in use again.")):
+            try:
+                p.schemeShells = self.logic.formatShells(self.logic.parseShells(self._shellsFromTable()))
+            finally:
+                # valid or not, the table shows the parameter's value: a bad cell is reverted
+                self.showShells(p.schemeShells)
 
     def onAddShell(self) -> None:
-        shells = self.logic.parseShells(self._parameterNode.schemeShells)
+        shells = self.logic.parseShells(self.parameterNode.schemeShells)
         nextB = (shells[-1][0] + 1000) if shells else 1000
         shells.append((nextB, 30))
-        self._parameterNode.schemeShells = self.logic.formatShells(shells)
+        self.parameterNode.schemeShells = self.logic.formatShells(shells)
 
     def onRemoveShell(self) -> None:
-        shells = self.logic.parseShells(self._parameterNode.schemeShells)
+        shells = self.logic.parseShells(self.parameterNode.schemeShells)
         row = self.ui.schemeShellsTable.currentRow()
         if not shells:
             return
         del shells[row if 0 <= row < len(shells) else -1]
-        self._parameterNode.schemeShells = self.logic.formatShells(shells)
+        self.parameterNode.schemeShells = self.logic.formatShells(shells)
 
-    def onSchemeGenerate(self) -> None:
-        p = self._parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to generate the scheme."), waitCursor=True):
-            with self._progressDialog(_("Optimising gradient directions")) as progress:
-                scheme = self.logic.generateScheme(
-                    self.logic.parseShells(p.schemeShells), b0Count=p.schemeB0Count,
-                    b0Placement=p.schemeB0Placement, ordering=p.schemeOrdering,
-                    optimizePolarity=p.schemeOptimizePolarity, seed=p.schemeSeed, progress=progress)
-            self._showScheme(scheme)
+    def onGenerate(self) -> None:
+        p = self.parameterNode
+        scheme = self.widget.runLongWork(
+            _("Optimising gradient directions"), _("Failed to generate the scheme."),
+            lambda progress: self.logic.generateScheme(
+                self.logic.parseShells(p.schemeShells), b0Count=p.schemeB0Count,
+                b0Placement=p.schemeB0Placement.value, ordering=p.schemeOrdering.value,
+                optimizePolarity=p.schemeOptimizePolarity, seed=p.schemeSeed, progress=progress))
+        if scheme is not None:
+            with slicer.util.tryWithErrorDisplay(_("Failed to show the scheme."), waitCursor=True):
+                self.showScheme(scheme)
 
-    def _showScheme(self, scheme) -> None:
-        p = self._parameterNode
-        self._lastScheme = scheme
-        self.logic.showSchemeAsMarkups(scheme, radius=p.schemeRadius, showAntipodes=p.schemeShowAntipodes)
+    def showScheme(self, scheme) -> None:
+        p = self.parameterNode
+        self.logic.showSchemeAsMarkups(scheme, radius=p.schemeRadius.value,
+                                       showAntipodes=p.schemeShowAntipodes)
         p.schemeReport = self.logic.schemeReportText(scheme)
 
-    def onSchemeImport(self) -> None:
+    def onImport(self) -> None:
+        p = self.parameterNode
         with slicer.util.tryWithErrorDisplay(_("Failed to import the scheme."), waitCursor=True):
             paths = qt.QFileDialog.getOpenFileNames(
                 slicer.util.mainWindow(), _("Import gradient scheme (pick .bval and .bvec together)"), "",
-                _("Gradient tables (*.bval *.bvec *.b *.dvs *.txt *.nhdr *.nrrd);;All files (*)"))
+                _("Gradient tables (*.bval *.bvec *.b *.dvs *.dat *.txt *.nhdr *.nrrd);;All files (*)"))
             if paths:
-                self._showScheme(self.logic.readScheme(list(paths)))
+                self.showScheme(self.logic.readScheme(list(paths), bMax=p.schemeImportBMax or None))
 
-    def onSchemeExport(self) -> None:
-        p = self._parameterNode
+    def onExport(self) -> None:
+        p = self.parameterNode
         with slicer.util.tryWithErrorDisplay(_("Failed to export the scheme."), waitCursor=True):
-            if self._lastScheme is None:
-                raise ValueError(_("Generate or import a scheme first."))
+            scheme = self.logic.schemeFromScene()
+            if scheme is None:
+                raise ValueError(_("The scene holds no scheme preview to export: generate or import a scheme "
+                                   "first."))
             prefix = qt.QFileDialog.getSaveFileName(
                 slicer.util.mainWindow(), _("Export gradient scheme (file name prefix)"), "scheme")
             if prefix:
-                written = self.logic.writeScheme(self._lastScheme, prefix, p.schemeExportFormat)
+                written = self.logic.writeScheme(scheme, prefix, p.schemeExportFormat.value)
                 slicer.util.showStatusMessage(_("Wrote {files}").format(files=", ".join(written)), 5000)
 
 
@@ -397,15 +612,11 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
         return self.mrml.gradient_histogram_plot(slicer.mrmlScene, suggestion, chartNode)
 
     def showChart(self, plotWidget, chartNode):
-        """Show a chart in a qMRMLPlotWidget through this module's own plot view node."""
-        viewNode = slicer.mrmlScene.GetSingletonNode("GradientToolsPlot", "vtkMRMLPlotViewNode")
-        if viewNode is None:
-            viewNode = slicer.vtkMRMLPlotViewNode()
-            viewNode.SetSingletonTag("GradientToolsPlot")
-            viewNode.SetName("GradientTools plot view")
-            viewNode = slicer.mrmlScene.AddNode(viewNode)
-        viewNode.SetPlotChartNodeID(chartNode.GetID())
+        """Show a chart in a qMRMLPlotWidget through this module's own plot view node, which ignores
+        the charts other modules select (chart propagation off)."""
+        viewNode = self.mrml.panel_plot_view_node(slicer.mrmlScene, chartNode, PLOT_VIEW_TAG)
         plotWidget.setMRMLPlotViewNode(viewNode)
+        return viewNode
 
     # diffusion schemes
     def parseShells(self, text):
@@ -424,23 +635,52 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
     def schemeReportText(self, scheme):
         return self.lib.format_report(self.lib.scheme_report(scheme))
 
+    def schemePreviewNodes(self):
+        """The point lists of the scene's scheme preview (made by showSchemeAsMarkups)."""
+        return [node for node in slicer.util.getNodesByClass("vtkMRMLMarkupsFiducialNode")
+                if node.GetAttribute(self.mrml.ATTRIBUTE_PREFIX + "BValues") is not None]
+
     def showSchemeAsMarkups(self, scheme, radius="b-value", showAntipodes=False, replace=True):
         """One locked point list per shell, centred on the scene's origin; replaces the last preview."""
         if replace:
-            for node in slicer.util.getNodesByClass("vtkMRMLMarkupsFiducialNode"):
-                if node.GetAttribute(self.mrml.ATTRIBUTE_PREFIX + "BValues") is not None:
-                    slicer.mrmlScene.RemoveNode(node)
+            for node in self.schemePreviewNodes():
+                slicer.mrmlScene.RemoveNode(node)
         return self.mrml.scheme_to_markups(slicer.mrmlScene, scheme, radius=radius,
                                            show_antipodes=showAntipodes)
 
-    def readScheme(self, paths):
-        return self.lib.read_scheme(paths)
+    def schemeFromScene(self):
+        """The scheme the scene's preview shows (b0s and order included), or None without a preview."""
+        nodes = self.schemePreviewNodes()
+        return self.mrml.markups_to_scheme(nodes) if nodes else None
 
-    def writeScheme(self, scheme, prefix, fileFormat="fsl"):
-        return self.lib.write_scheme(scheme, prefix, fileFormat)
+    def readScheme(self, paths, bMax=None):
+        """Read a scheme file (or an FSL pair); ``bMax`` is needed for Siemens and GE files."""
+        return self.lib.read_scheme(paths, b_max=bMax)
+
+    def writeScheme(self, scheme, prefix, fileFormat="fsl", referenceVolume=None):
+        """Write the scheme's files; with ``referenceVolume`` (the volume the table belongs to) the
+        vectors are converted into the file's frame, else written as designed."""
+        return self.mrml.export_scheme(scheme, prefix, fileFormat, referenceVolume)
 
     def attachSchemeToDWI(self, dwiNode, scheme):
         self.mrml.attach_scheme_to_dwi(dwiNode, scheme)
+
+    # gradient table check
+    def checkGradientTable(self, dwiNode, maskNode=None, apply=False, progress=None):
+        """Score the 24 axis flips/swaps of a DWI node's gradient table by fibre coherence; with
+        ``apply``, write the winner into the node. Returns GradientToolsLib's GradientCheck."""
+        from GradientToolsLib.mrml import gradient_check
+
+        result = gradient_check.check_gradient_table_for_node(dwiNode, maskNode, progress=progress)
+        if apply:
+            self.applyGradientCorrection(dwiNode, result)
+        return result
+
+    def applyGradientCorrection(self, dwiNode, result):
+        """Write a check's winning table into the DWI node (measurement frame); False if none needed."""
+        from GradientToolsLib.mrml import gradient_check
+
+        return gradient_check.apply_correction(dwiNode, result)
 
 
 #
@@ -449,20 +689,24 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
 
 
 class GradientToolsTest(ScriptedLoadableModuleTest):
-    """In-Slicer tests: volumes and schemes are made in code, nothing is downloaded."""
+    """In-Slicer tests: volumes and schemes are made in code, nothing is downloaded.
+
+    The panel tests select the module as a user does and check what broke on real Slicer before:
+    bindings through enter/exit/scene close/scene load (5.8), the plot's X columns and its own chart,
+    and modal, cancellable progress. They pass on Slicer 5.8 and 5.10.
+    """
 
     def setUp(self):
         slicer.mrmlScene.Clear()
 
     def runTest(self):
-        self.setUp()
-        self.test_GradientMagnitudeGeometryAndValues()
-        self.setUp()
-        self.test_GradientOpacityRoundTrip()
-        self.setUp()
-        self.test_SchemeMarkupsAndReadback()
-        self.setUp()
-        self.test_WidgetLoads()
+        for test in (self.test_GradientMagnitudeGeometryAndValues, self.test_GradientOpacityRoundTrip,
+                     self.test_HistogramPlotUsesXColumns, self.test_SchemeMarkupsAndReadback,
+                     self.test_WidgetLoads, self.test_PanelBindingsSurviveEnterExitCloseAndLoad,
+                     self.test_PanelPlotKeepsItsChart, self.test_OpacityWarningsShown,
+                     self.test_ProgressIsModalAndCancellable):
+            self.setUp()
+            test()
 
     def _rampVolume(self):
         import numpy as np
@@ -472,6 +716,16 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
         volume.SetSpacing(0.5, 1.5, 2.0)
         volume.SetIJKToRASDirections(0, -1, 0, 1, 0, 0, 0, 0, 1)
         return volume
+
+    def _phantom(self):
+        from GradientToolsLib import ct_phantom
+
+        image, _labels = ct_phantom(shape=(24, 40, 40), noise_std=20.0, seed=1)
+        return slicer.util.addVolumeFromArray(image, name="phantom")
+
+    def _enterPanel(self):
+        slicer.util.selectModule("GradientTools")
+        return slicer.modules.GradientToolsWidget
 
     def test_GradientMagnitudeGeometryAndValues(self):
         import numpy as np
@@ -508,20 +762,45 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
         self.assertTrue(all(y == 1.0 for _x, y in logic.mrml.gradient_opacity_points(display)))
         volumeProperty = display.GetVolumePropertyNode().GetVolumeProperty()
         self.assertEqual(volumeProperty.GetScalarOpacity().GetSize(), scalar)
-        from GradientToolsLib import ct_phantom
-
-        image, _labels = ct_phantom(shape=(24, 40, 40), noise_std=20.0, seed=1)
-        phantom = slicer.util.addVolumeFromArray(image, name="phantom")
+        phantom = self._phantom()
         suggestion = logic.suggestGradientOpacity(phantom)
         self.assertGreater(suggestion.noise_sigma, 0.0)
         display = logic.applyGradientOpacity(phantom, suggestion.points)
         applied = logic.mrml.gradient_opacity_points(display)
         self.assertEqual(len(applied), len(suggestion.points))
-        chart = logic.histogramChart(suggestion)
-        self.assertEqual(chart.GetNumberOfPlotSeriesNodes(), 2)
         self.delayDisplay("Gradient opacity passed")
 
+    def test_HistogramPlotUsesXColumns(self):
+        """Bar and Line series are drawn at the row index: every series must use its X column."""
+        import numpy as np
+        from vtk.util import numpy_support
+
+        self.delayDisplay("Histogram plot at its X values")
+        logic = GradientToolsLogic()
+        suggestion = logic.suggestGradientOpacity(self._phantom())
+        chart = logic.histogramChart(suggestion)
+        edges = np.asarray(suggestion.histogram_edges, dtype=float)
+        roles = set()
+        for i in range(chart.GetNumberOfPlotSeriesNodes()):
+            series = chart.GetNthPlotSeriesNode(i)
+            self.assertTrue(series.IsXColumnRequired(), series.GetName())
+            table = series.GetTableNode().GetTable()
+            x = numpy_support.vtk_to_numpy(table.GetColumnByName(series.GetXColumnName()))
+            role = series.GetAttribute(logic.mrml.ATTRIBUTE_PREFIX + "Role")
+            roles.add(role)
+            if role == "counts":
+                np.testing.assert_allclose(x, 0.5 * (edges[:-1] + edges[1:]))
+            else:
+                inside = [px for px, _y in suggestion.points if edges[0] <= px <= edges[-1]]
+                np.testing.assert_allclose(np.intersect1d(x, inside), np.unique(inside))
+                y = numpy_support.vtk_to_numpy(table.GetColumnByName("opacity"))
+                np.testing.assert_allclose(y, suggestion.opacity_at(x), atol=1e-12)
+        self.assertEqual(roles, {"counts", "opacity"})
+        self.delayDisplay("Histogram plot passed")
+
     def test_SchemeMarkupsAndReadback(self):
+        import tempfile
+
         import numpy as np
 
         self.delayDisplay("Diffusion scheme")
@@ -530,19 +809,22 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
         nodes = logic.showSchemeAsMarkups(scheme, showAntipodes=True)
         self.assertEqual([n.GetNumberOfControlPoints() for n in nodes], [24, 40])
         self.assertTrue(all(n.GetLocked() for n in nodes))
-        back = logic.mrml.markups_to_scheme(nodes)
+        back = logic.schemeFromScene()
         np.testing.assert_allclose(back.bvals, scheme.bvals)
         np.testing.assert_allclose(back.bvecs, scheme.bvecs, atol=1e-6)
         self.assertIn("1000", logic.schemeReportText(scheme))
 
-        import tempfile
-
         with tempfile.TemporaryDirectory() as folder:
-            written = logic.writeScheme(scheme, os.path.join(folder, "scheme"), "fsl")
-            self.assertEqual(len(written), 2)
+            written = logic.writeScheme(scheme, os.path.join(folder, "scheme"), "mrtrix")
+            self.assertEqual(len(written), 1)
             fromFiles = logic.readScheme(written)
+            # Siemens files scale the directions by sqrt(b / b max) and need b max to be read back
+            siemens = logic.writeScheme(scheme, os.path.join(folder, "scheme"), "siemens")
+            fromSiemens = logic.readScheme(siemens, bMax=2000.0)
         np.testing.assert_allclose(fromFiles.bvals, scheme.bvals)
         np.testing.assert_allclose(fromFiles.bvecs, scheme.bvecs, atol=1e-6)
+        np.testing.assert_allclose(fromSiemens.bvals[fromSiemens.bvals > 50], scheme.bvals[scheme.bvals > 50],
+                                   rtol=1e-4)
 
         dwi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", "dwi")
         slicer.util.updateVolumeFromArray(dwi, np.ones((4, 5, 6, scheme.n), np.float32))
@@ -553,9 +835,137 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
 
     def test_WidgetLoads(self):
         self.delayDisplay("Module panel")
-        slicer.util.selectModule("GradientTools")
-        widget = slicer.modules.GradientToolsWidget
+        widget = self._enterPanel()
         for name in ("gradientApplyButton", "opacitySuggestButton", "schemeGenerateButton",
-                     "opacityPlotWidget"):
+                     "opacityPlotWidget", "opacityWarningsLabel", "schemeImportBMaxSpinBox"):
             self.assertTrue(hasattr(widget.ui, name), name)
+        # combo boxes show translated labels, the parameter node stores the member names
+        combo = widget.ui.gradientMethodComboBox
+        self.assertEqual([combo.itemText(i) for i in range(combo.count)], [m.label() for m in GradientMethod])
+        self.assertEqual(widget.parameterNode.parameterNode.GetParameter("gradientMethod"),
+                         widget.parameterNode.gradientMethod.name)
         self.delayDisplay("Module panel passed")
+
+    def _choose(self, combo, member):
+        labels = [combo.itemText(i) for i in range(combo.count)]
+        combo.currentIndex = labels.index(member.label())
+
+    def _assertShown(self, widget, method, units):
+        p = GradientToolsLogic().getParameterNode()
+        self.assertEqual((p.gradientMethod, p.gradientUnits), (method, units))
+        self.assertEqual(widget.ui.gradientMethodComboBox.currentText, method.label())
+        self.assertEqual(widget.ui.gradientUnitsComboBox.currentText, units.label())
+
+    def test_PanelBindingsSurviveEnterExitCloseAndLoad(self):
+        """Slicer 5.8's connectGui returned no tag: old bindings piled up and reset the combo boxes."""
+        import shutil
+        import tempfile
+
+        self.delayDisplay("Panel bindings: enter, exit, enter, scene close, scene load")
+        widget = self._enterPanel()
+        self._choose(widget.ui.gradientMethodComboBox, GradientMethod.SOBEL)
+        self._choose(widget.ui.gradientUnitsComboBox, GradientUnits.VOXEL)
+        for _round in range(2):
+            slicer.util.selectModule("Data")
+            # exited, the panel is unbound: nothing it shows changes the parameters
+            self._choose(widget.ui.gradientMethodComboBox, GradientMethod.GAUSSIAN)
+            self.assertEqual(GradientToolsLogic().getParameterNode().gradientMethod, GradientMethod.SOBEL)
+            slicer.util.selectModule("GradientTools")
+            self._assertShown(widget, GradientMethod.SOBEL, GradientUnits.VOXEL)
+
+        # typing inside the opacity function keeps the cursor in place (5.8's QLineEdit connector did not)
+        lineEdit = widget.ui.opacityPointsLineEdit
+        lineEdit.text = "4 0 0 20 1"
+        lineEdit.setCursorPosition(2)
+        lineEdit.insert("5")
+        self.assertEqual((lineEdit.text, lineEdit.cursorPosition), ("4 50 0 20 1", 3))
+
+        self._choose(widget.ui.gradientMethodComboBox, GradientMethod.GAUSSIAN)
+        folder = tempfile.mkdtemp()
+        try:
+            path = widget.logic.mrml.save_scene_with_data(slicer.mrmlScene, folder)
+            slicer.mrmlScene.Clear(0)
+            self._assertShown(widget, GradientMethod.CENTRAL, GradientUnits.MM)
+            slicer.mrmlScene.SetURL(path)
+            slicer.mrmlScene.Import()
+            self._assertShown(widget, GradientMethod.GAUSSIAN, GradientUnits.VOXEL)
+            slicer.util.selectModule("Data")
+            slicer.util.selectModule("GradientTools")
+            self._assertShown(widget, GradientMethod.GAUSSIAN, GradientUnits.VOXEL)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.delayDisplay("Panel bindings passed")
+
+    def test_PanelPlotKeepsItsChart(self):
+        """Another module selecting a chart must not replace the panel's histogram."""
+        self.delayDisplay("Panel plot keeps its chart")
+        widget = self._enterPanel()
+        widget.parameterNode.opacityVolume = self._phantom()
+        widget.sections["opacity"].onSuggest()
+        ours = widget.parameterNode.opacityChart
+        viewNode = widget.ui.opacityPlotWidget.mrmlPlotViewNode()
+        self.assertFalse(viewNode.GetDoPropagatePlotChartSelection())
+        self.assertEqual(viewNode.GetPlotChartNodeID(), ours.GetID())
+        probe = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLPlotViewNode")  # an ordinary plot view
+        other = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLPlotChartNode", "another module's chart")
+        appLogic = slicer.app.applicationLogic()
+        appLogic.GetSelectionNode().SetActivePlotChartID(other.GetID())
+        appLogic.PropagatePlotChartSelection()
+        self.assertEqual(probe.GetPlotChartNodeID(), other.GetID())
+        self.assertEqual(viewNode.GetPlotChartNodeID(), ours.GetID())
+        self.delayDisplay("Panel plot passed")
+
+    def test_OpacityWarningsShown(self):
+        import types
+
+        self.delayDisplay("Suggestion warnings beside the noise estimate")
+        section = self._enterPanel().sections["opacity"]
+        label = section.ui.opacityWarningsLabel
+        section.showSuggestion(types.SimpleNamespace(noise_sigma=2.5, warnings=["few homogeneous blocks"]))
+        self.assertEqual((label.text, label.isHidden()), ("few homogeneous blocks", False))
+        section.showSuggestion(types.SimpleNamespace(noise_sigma=2.5))  # a suggestion without warnings
+        self.assertEqual((label.text, label.isHidden()), ("", True))
+        self.delayDisplay("Suggestion warnings passed")
+
+    def test_ProgressIsModalAndCancellable(self):
+        self.delayDisplay("Progress: modal, one run at a time, cancellable, released")
+        widget = self._enterPanel()
+        section = widget.sections["gradient"]
+        widget.parameterNode.gradientInputVolume = self._rampVolume()
+        created = []
+        createProgressDialog = slicer.util.createProgressDialog
+
+        def recording(*args, **kwargs):
+            created.append(createProgressDialog(*args, **kwargs))
+            return created[-1]
+
+        def cancelledAtOnce(*args, **kwargs):
+            recording(*args, **kwargs).cancel()  # as if Cancel were pressed before the first report
+            return created[-1]
+
+        seen = {}
+
+        def work(progress):
+            seen["modality"] = created[-1].windowModality
+            seen["applyEnabled"] = widget.ui.gradientApplyButton.enabled
+            section.onApply()  # a second click while busy starts nothing
+            seen["dialogs"] = len(created)
+            progress(0.5, "half way")
+            return "finished"
+
+        slicer.util.createProgressDialog = recording
+        try:
+            self.assertEqual(widget.runLongWork("Test", "Test failed", work), "finished")
+            self.assertEqual(seen, {"modality": qt.Qt.WindowModal, "applyEnabled": False, "dialogs": 1})
+            slicer.util.createProgressDialog = cancelledAtOnce
+            volumes = slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")
+            section.onApply()
+        finally:
+            slicer.util.createProgressDialog = createProgressDialog
+        self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode"), volumes)
+        self.assertIsNone(widget.parameterNode.gradientOutputVolume)
+        self.assertTrue(widget.ui.gradientApplyButton.enabled)
+        for dialog in created:
+            self.assertTrue(dialog.isHidden())
+            self.assertIsNone(dialog.parent())
+        self.delayDisplay("Progress passed")

@@ -30,12 +30,14 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it
 _EXPORTS = {
     "GradientToolsError": "errors",
+    "OperationCancelled": "progress",
     # image gradients for volume rendering
     "gradient_magnitude": "image.gradient",
     "ct_phantom": "image.phantoms",
     "Volume": "image.volume_io",
     "read_volume": "image.volume_io",
     "write_volume": "image.volume_io",
+    "read_image_geometry": "image.volume_io",
     "suggest_gradient_opacity": "image.opacity",
     "GradientOpacitySuggestion": "image.opacity",
     "estimate_gradient_noise": "image.noise",
@@ -54,10 +56,17 @@ _EXPORTS = {
     "multishell_scheme": "diffusion.multishell",
     "generate_scheme": "diffusion.multishell",
     "read_scheme": "diffusion.readers",
+    "convert_frame": "diffusion.frames",
+    "split_scheme": "diffusion.split",
     "write_scheme": "diffusion.writers",
     "nrrd_dwi_header_lines": "diffusion.writers",
     "scheme_report": "diffusion.report",
     "format_report": "diffusion.report",
+    "check_gradient_table": "diffusion.gradcheck",
+    "GradientCheck": "diffusion.gradcheck",
+    "dwi_phantom": "diffusion.dwi_phantom",
+    "read_dwi": "image.volume_io",
+    "check_gradient_table_for_node": "mrml.gradient_check",
     # MRML nodes (Slicer or slicer-core)
     "compute_gradient_magnitude": "mrml",
     "apply_gradient_opacity": "mrml",

@@ -3,6 +3,10 @@
 Long-running library functions take ``progress=None`` or a callable ``progress(fraction, message="")``
 with ``fraction`` in [0, 1]. :func:`report` calls it safely; :class:`TextProgressBar` is the
 command line's implementation (stderr, redrawn in place on a terminal, silent otherwise).
+
+A callback may stop the work by raising :class:`OperationCancelled` (the Slicer module does when the
+user presses Cancel). Library functions let it through unchanged and leave nothing half-made: they
+compute first and create or change their outputs (files, MRML nodes) only after the last report.
 """
 
 from __future__ import annotations
@@ -12,6 +16,14 @@ import time
 from typing import Callable, Optional
 
 ProgressCallback = Callable[..., None]
+
+
+class OperationCancelled(Exception):
+    """Raised by a progress callback to stop long work because the user asked to.
+
+    Not a :class:`GradientToolsError`: nothing was wrong with the input. Callers that offer a Cancel
+    button catch it; everything else lets it propagate.
+    """
 
 
 def report(progress: Optional[ProgressCallback], fraction: float, message: str = "") -> None:

@@ -3,6 +3,7 @@
 * :func:`require_tool`: an external peer program (MRtrix3's dirstat, ...), or a skip / CI failure;
 * :func:`run_cli`: the one way tests run the ``gradienttools`` command, in-process or as a real
   process, returning (exit status, stdout, stderr);
+* :func:`oblique_nifti`: a small 4-D NIfTI with an oblique orientation of either handedness;
 * :func:`make_offscreen`: a MRML scene with Slicer's logics and an offscreen 3D view.
 """
 
@@ -18,6 +19,9 @@ from typing import NamedTuple
 
 import pytest
 
+#: where Debian's mrtrix3 package installs all its commands
+MRTRIX_LIBEXEC = "/usr/lib/mrtrix3/bin"
+
 
 def require_tool(name: str) -> str:
     """Path of an external peer program.
@@ -26,6 +30,8 @@ def require_tool(name: str) -> str:
     set by .ci/run, which installs mrtrix3) a missing tool is a failure, not a skip.
     """
     path = shutil.which(name)
+    if path is None and os.path.exists(os.path.join(MRTRIX_LIBEXEC, name)):
+        path = os.path.join(MRTRIX_LIBEXEC, name)  # Debian links only some MRtrix3 commands into /usr/bin
     if path is None:
         if os.environ.get("GRADIENTTOOLS_REQUIRE_MRTRIX"):
             pytest.fail(f"{name} is required here (install mrtrix3) but is not on PATH")
@@ -67,3 +73,22 @@ def make_offscreen(width: int = 200, height: int = 200, background=(0.0, 0.0, 0.
     from GradientToolsLib.mrml.offscreen import OffscreenSlicer
 
     return OffscreenSlicer(width, height, background=background)
+
+
+def oblique_nifti(path, volumes: int, determinant: int, spacing=(2.0, 2.5, 3.0), angles=(0.3, -0.5, 0.2)):
+    """Write a zero-filled 4-D NIfTI (4, 5, 6, volumes) whose voxel axes are rotated by ``angles``
+    (rotation vector, radians) and, for ``determinant`` -1, mirrored along i; qform and sform agree.
+    Returns its 4x4 voxel-to-RAS affine."""
+    import nibabel
+    import numpy
+    from scipy.spatial.transform import Rotation
+
+    rotation = Rotation.from_rotvec(angles).as_matrix() @ numpy.diag([1.0 if determinant > 0 else -1.0, 1, 1])
+    affine = numpy.eye(4)
+    affine[:3, :3] = rotation @ numpy.diag(spacing)
+    affine[:3, 3] = (10.0, -20.0, 5.0)
+    image = nibabel.Nifti1Image(numpy.zeros((4, 5, 6, volumes), numpy.float32), affine)
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    nibabel.save(image, os.fspath(path))
+    return affine

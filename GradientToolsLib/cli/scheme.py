@@ -9,6 +9,17 @@ from ..diffusion.scheme import DEFAULT_SHELL_TOLERANCE
 from ..diffusion.shells import parse_shell
 from ..errors import GradientToolsError
 from ..progress import TextProgressBar
+from ._schemes import (
+    add_frame_arguments,
+    add_input_arguments,
+    check_outputs_are_not_inputs,
+    check_reference_volumes,
+    int_at_least,
+    load_reference,
+    output_paths,
+    read_input,
+    warnings_to_stderr,
+)
 
 NAME = "scheme"
 ORDER = 30
@@ -19,17 +30,28 @@ uniform on its own and all shells together uniform), b=0 volumes, an order that 
 uniform (robust to early termination) and balanced polarity (eddy currents). Writes one format and
 prints the quality report.
 
-formats (files written for --output PREFIX):
-  fsl      PREFIX.bval + PREFIX.bvec
-  mrtrix   PREFIX.b                       rows "x y z b"
-  siemens  PREFIX.dvs                     DiffusionVectors, |g| = sqrt(b/b_max)
-  ge       PREFIX.tensor.dat              count line + scaled "x y z" rows (rename to tensor.dat)
-  philips  PREFIX.dti_vectors_input.txt   rows "x y z b"
-  nrrd     PREFIX.dwmri.txt               DWMRI key:=value lines for a DWI .nhdr header
+formats (files written for --output PREFIX) and their frames:
+  fsl      PREFIX.bval + PREFIX.bvec          image: voxel axes of one image (FSL convention)
+  mrtrix   PREFIX.b                           scanner: rows "x y z b", RAS
+  siemens  PREFIX.dvs                         device axes: one DiffusionVectors section,
+                                              without the b=0 the console acquires itself
+  ge       PREFIX.tensor.dat                  logical: a block for a tensorNNN.dat chosen with CV11;
+                                              leading b=0s are the console's "number of T2"
+  philips  PREFIX.dti_vectors_input.txt       logical: "x y z b" rows, each b=0 with its own direction
+  nrrd     PREFIX.dwmri.txt                   scanner: DWMRI lines and a measurement frame for a .nhdr
+
+A new design has no orientation until it is written, so it is made in the output's frame. With
+--reference IMAGE it is made in scanner coordinates and the FSL bvecs are those of that image (what
+the scanner's scheme becomes in it). --fixed directions keep their physical directions: a file in
+another frame than the output is converted with --reference (and refused without it).
+
+b=0 layout: --b0 K volumes; all first by default; --b0-head H first, the others one after every
+--b0-every N weighted volumes or spread evenly (--b0-spread, also the default when --b0-head or
+--b0-end is given), --b0-end to finish on a b=0; b=0s never pile up at the end.
 
 example:
   gradienttools scheme --shell 1000:30 --shell 2000:60 --b0 6 --b0-every 15 --seed 1 \\
-      --format fsl --output dwi
+      --format mrtrix --output dwi
 """
 
 
@@ -41,21 +63,8 @@ def _shell_argument(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+_non_negative_int = int_at_least(0)
+_positive_int = int_at_least(1)
 
 
 def add_arguments(parser) -> None:
@@ -65,29 +74,60 @@ def add_arguments(parser) -> None:
                         help="a shell of N directions at b = B s/mm^2 (repeatable)")
     parser.add_argument("--b0", type=_non_negative_int, default=1, metavar="K",
                         help="number of b=0 volumes (default: %(default)s)")
-    parser.add_argument("--b0-every", type=_positive_int, default=None, metavar="K",
-                        help="one b=0 first, then one after every K weighted volumes "
+    layout = parser.add_mutually_exclusive_group()
+    layout.add_argument("--b0-every", type=_positive_int, default=None, metavar="N",
+                        help="the head b=0(s) first, then one after every N weighted volumes "
                              "(default: all b=0 volumes first)")
+    layout.add_argument("--b0-spread", action="store_true",
+                        help="spread the b=0 volumes after the head evenly over the acquisition")
+    parser.add_argument("--b0-head", type=_non_negative_int, default=None, metavar="H",
+                        help="b=0 volumes at the start (default: 1 with --b0-every/--b0-spread/--b0-end)")
+    parser.add_argument("--b0-end", action="store_true", help="end the acquisition on a b=0 volume")
     parser.add_argument("--seed", type=int, default=None, help="random seed (same seed, same scheme)")
     parser.add_argument("--order", action=argparse.BooleanOptionalAction, default=True,
                         help="order for early termination, shells interleaved (default: on)")
     parser.add_argument("--polarity", action=argparse.BooleanOptionalAction, default=True,
                         help="balance polarity for eddy currents, like dirflip (default: on)")
     parser.add_argument("--fixed", metavar="FILE", nargs="+", default=None,
-                        help="keep the directions of this scheme (FSL pair or .b) in the shells with "
-                             "the same b-values and optimise the others around them")
+                        help="keep the directions of this scheme (any format convert reads) in the shells "
+                             "with the same b-values and optimise the others around them")
     parser.add_argument("--restarts", type=_positive_int, default=4,
                         help="starts of the joint optimisation (default: %(default)s)")
     parser.add_argument("--format", choices=FORMATS, default="fsl", help="output format (default: fsl)")
     parser.add_argument("--output", required=True, metavar="PREFIX", help="output path without suffix")
     parser.add_argument("--json", action="store_true", help="print the quality report as JSON")
+    add_frame_arguments(parser)
+    add_input_arguments(parser, files=False)
+
+
+def _fixed_directions(args, shells, design_frame: str, reference, volumes):
+    """--fixed: {shell b: directions} in the design's frame (converted, or refused without --reference)."""
+    from ..diffusion.frames import convert_frame
+
+    given = read_input(args.fixed, args)
+    if given.frame == "image":
+        check_reference_volumes(args.reference, volumes, given)
+    if given.frame != design_frame:
+        given = given.with_frame(design_frame) if args.keep_vectors else \
+            convert_frame(given, design_frame, reference=reference)
+    fixed = {}
+    for b, idx in given.shell_indices().items():
+        match = [s for s in shells if abs(s - b) <= DEFAULT_SHELL_TOLERANCE]
+        if not match:
+            raise GradientToolsError(f"{args.fixed[0]}: shell b={b} matches no --shell")
+        if len(idx) > shells[match[0]]:
+            raise GradientToolsError(f"{args.fixed[0]}: {len(idx)} fixed directions at b={b} "
+                                     f"but the shell has only {shells[match[0]]}")
+        fixed[match[0]] = given.bvecs[idx]
+    return fixed
 
 
 def run(args) -> int:
     import json
 
+    from ..diffusion.formats import FORMAT_FRAMES
     from ..diffusion.multishell import multishell_scheme
-    from ..diffusion.readers import read_scheme
+    from ..diffusion.order import place_b0
     from ..diffusion.report import format_report, scheme_report
     from ..diffusion.writers import write_scheme
 
@@ -97,27 +137,25 @@ def run(args) -> int:
             raise GradientToolsError(f"shell b={b:g} given twice")
         shells[b] = n
     check_output_folder(args.output)  # before minutes of optimisation
-    fixed = None
-    if args.fixed:
-        given = read_scheme(args.fixed)
-        fixed = {}
-        for b, idx in given.shell_indices().items():
-            match = [s for s in shells if abs(s - b) <= DEFAULT_SHELL_TOLERANCE]
-            if not match:
-                raise GradientToolsError(f"{args.fixed[0]}: shell b={b} matches no --shell")
-            fixed[match[0]] = given.bvecs[idx]
-            if len(idx) > shells[match[0]]:
-                raise GradientToolsError(f"{args.fixed[0]}: {len(idx)} fixed directions at b={b} "
-                                         f"but the shell has only {shells[match[0]]}")
+    check_outputs_are_not_inputs(output_paths(args.output, args.format), args.fixed or [])
+    place_b0(sum(shells.values()), args.b0, args.b0_every, head=args.b0_head, end=args.b0_end,
+             spread=args.b0_spread)
+    reference, volumes = load_reference(args.reference)
+    target = FORMAT_FRAMES[args.format]
+    design_frame = "scanner" if reference is not None and target != "logical" else target
+    fixed = _fixed_directions(args, shells, design_frame, reference, volumes) if args.fixed else None
     with TextProgressBar("optimising") as bar:
         scheme = multishell_scheme(shells, b0=args.b0, b0_every=args.b0_every, seed=args.seed,
                                    order=args.order, polarity=args.polarity, fixed=fixed,
-                                   restarts=args.restarts, progress=bar)
-    paths = write_scheme(scheme, args.output, args.format,
-                         comment="gradienttools scheme " + " ".join(f"{b:g}:{n}" for b, n in args.shell))
+                                   restarts=args.restarts, progress=bar, b0_head=args.b0_head,
+                                   b0_end=args.b0_end, b0_spread=args.b0_spread, frame=design_frame)
+    with warnings_to_stderr(NAME):
+        paths = write_scheme(scheme, args.output, args.format, reference=reference,
+                             comment="gradienttools scheme " + " ".join(f"{b:g}:{n}" for b, n in args.shell))
     report = scheme_report(scheme)
     if args.json:
-        print(json.dumps({"written": paths, "report": report}, indent=2))
+        print(json.dumps({"written": paths, "frame": target, "designed_in": design_frame, "report": report},
+                         indent=2))
     else:
         print(format_report(report))
         print("")

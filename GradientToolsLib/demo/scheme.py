@@ -23,7 +23,8 @@ def run(output_dir: str) -> List[str]:
 
     scheme = multishell_scheme(SHELLS, b0=B0, b0_every=B0_EVERY, seed=SEED)
     prefix = os.path.join(output_dir, "scheme_2shell")
-    written = write_scheme(scheme, prefix, "fsl", comment="gradienttools demo")
+    # FSL bvecs belong to an image: here an axis-aligned one in FSL's standard (LAS) orientation
+    written = write_scheme(scheme, prefix, "fsl", reference=[[-2, 0, 0], [0, 2, 0], [0, 0, 2]])
     written += write_scheme(scheme, prefix, "mrtrix", comment="gradienttools demo")
     report_path = prefix + "_report.txt"
     with atomic_output(report_path) as tmp:

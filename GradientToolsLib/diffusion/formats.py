@@ -1,36 +1,35 @@
 """Reading and writing diffusion gradient schemes in the files scanners and toolkits use.
 
-=========  ===============================  ==============================================================
-format     file(s) written for PREFIX       content
-=========  ===============================  ==============================================================
-fsl        PREFIX.bval, PREFIX.bvec         one row of b-values; three rows x, y, z of unit vectors
-                                            (0 0 0 for b=0). FSL, DIPY, dcm2niix, most toolkits.
-mrtrix     PREFIX.b                         one row "x y z b" per volume (MRtrix3 ``-grad``).
-siemens    PREFIX.dvs                       DiffusionVectors file for the "free" diffusion mode:
-                                            "[directions=M]", "CoordinateSystem = xyz",
-                                            "Normalisation = none", "Vector[i] = ( x, y, z )" with
-                                            |g| = sqrt(b / b_max); enter b_max as the b-value on the
-                                            console.
-ge         PREFIX.tensor.dat                GE tensor.dat block: a line with M, then M lines "x y z"
-                                            scaled by sqrt(b / b_max) (0 0 0 for b=0). Copy it to the
-                                            scanner as tensor.dat (or the tensorNNN.dat your software
-                                            version expects) and prescribe b_max.
-philips    PREFIX.dti_vectors_input.txt     Philips user-defined gradients: one row "x y z b" per
-                                            volume, unit vectors, b in s/mm^2.
-nrrd       PREFIX.dwmri.txt                 the DWMRI key/value lines of a Slicer/Teem DWI NRRD header
-                                            (``modality:=DWMRI``, ``DWMRI_b-value:=b_max``,
-                                            ``DWMRI_gradient_0000:=gx gy gz`` scaled by sqrt(b/b_max)),
-                                            to paste into a .nhdr.
-=========  ===============================  ==============================================================
+=========  ==============================  ========  ===================================================
+format     file(s) written for PREFIX      frame     content
+=========  ==============================  ========  ===================================================
+fsl        PREFIX.bval, PREFIX.bvec        image     one row of b-values; three rows x, y, z of unit
+                                                     vectors (0 0 0 for b=0) along the image's voxel
+                                                     axes, FSL convention (FSL, DIPY, dcm2niix).
+mrtrix     PREFIX.b                        scanner   one row "x y z b" per volume (MRtrix3 ``-grad``),
+                                                     scanner RAS; "#" comment lines.
+siemens    PREFIX.dvs                      device    one DiffusionVectors section: "[directions=N]",
+                                                     "CoordinateSystem = xyz", "Normalisation = none",
+                                                     "Vector[i] = ( x, y, z )" with |g| = sqrt(b/b_max),
+                                                     device axes. The console's own leading b=0 is
+                                                     not in the table (N = M - 1).
+ge         PREFIX.tensor.dat               logical   one block for a tensorNNN.dat chosen with CV11:
+                                                     a line N, then N lines "x y z" scaled by
+                                                     sqrt(b/b_max); the scheme's leading b=0 volumes
+                                                     are the console's "number of T2".
+philips    PREFIX.dti_vectors_input.txt    logical   a name line, then "x y z b" rows; every b=0 row
+                                                     has its own unit direction (unique pairs).
+nrrd       PREFIX.dwmri.txt                scanner   the DWMRI keys of a DWI NRRD header with a
+                                                     ``measurement frame`` line, to paste into a .nhdr.
+=========  ==============================  ========  ===================================================
 
-The GE and Philips syntax is not published by the vendors; it was checked against public writers
-(GE: naveau/qspacesampling2GE ``qspacesampling2GE.py`` and its ``tests/tensorXXX.dat``; Philips:
-the ``ivim`` package's ``generate_dti_vectors_input``/``write_dti_vectors_input``). The Siemens
-syntax was checked against a public writer (``j_dmri_gradientsWrite.m``) as well.
+The vendor formats are checked against public sources, named in :mod:`.scanner_files`. Frames and
+their conversions: :mod:`.frames`.
 
 Readers (:mod:`.readers`) reject malformed files with a :class:`GradientToolsError` whose message
-starts with the file name and names the fault; :mod:`.writers` writes every format atomically. This
-module holds the format table and the text helpers both share.
+starts with the file name and names the fault, and accept what real files contain: comment lines,
+CRLF line ends, tabs, trailing spaces, a UTF-8 byte-order mark or Latin-1 text. :mod:`.writers`
+writes every format atomically. This module holds the format table and the text helpers they share.
 """
 
 from __future__ import annotations
@@ -55,10 +54,19 @@ SUFFIXES = {
     "philips": (".dti_vectors_input.txt",),
     "nrrd": (".dwmri.txt",),
 }
+#: the frame (:data:`.scheme.FRAMES`) of the vectors in each format's files
+FORMAT_FRAMES = {
+    "fsl": "image", "mrtrix": "scanner", "siemens": "device", "ge": "logical", "philips": "logical",
+    "nrrd": "scanner",
+}
+
+
+class SchemeFileWarning(UserWarning):
+    """A file was written but the scanner will do something the scheme does not say (e.g. an extra b=0)."""
 
 
 def format_b(b: float) -> str:
-    return str(int(round(b))) if abs(b - round(b)) < 1e-9 else f"{b:.6f}".rstrip("0")
+    return str(int(round(b))) if abs(b - round(b)) < 1e-9 else f"{b:.6f}".rstrip("0").rstrip(".")
 
 
 def format_v(x: float, digits: int = 8) -> str:
@@ -74,9 +82,9 @@ def scaled_vectors(scheme: GradientScheme) -> np.ndarray:
     return scheme.bvecs * np.sqrt(scheme.bvals / b_max)[:, None]
 
 
-def checked_scheme(bvals, bvecs, path: str) -> GradientScheme:
+def checked_scheme(bvals, bvecs, path: str, frame: str) -> GradientScheme:
     try:
-        return GradientScheme(np.asarray(bvals, dtype=np.float64), np.asarray(bvecs, dtype=np.float64))
+        return GradientScheme(np.asarray(bvals, dtype=np.float64), np.asarray(bvecs, dtype=np.float64), frame)
     except GradientToolsError as exc:
         raise GradientToolsError(f"{path}: {exc}") from None
 
@@ -86,11 +94,14 @@ def read_text(path: str) -> str:
         raise GradientToolsError(f"{path}: no such file")
     if os.path.isdir(path):
         raise GradientToolsError(f"{path}: is a folder, not a scheme file")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if b"\0" in raw:
+        raise GradientToolsError(f"{path}: not a text file")
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except UnicodeDecodeError:
-        raise GradientToolsError(f"{path}: not a text file") from None
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # console files written on Windows hosts
+        return raw.decode("latin-1")
 
 
 def numeric_rows(path: str, text: str, comment: str = "#") -> List[List[float]]:

@@ -150,7 +150,9 @@ def joint_shell_directions(counts, seed: Optional[int] = None, restarts: int = 4
 
 def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = None,
                       seed: Optional[int] = None, order: bool = True, polarity: bool = True,
-                      fixed: Optional[Mapping] = None, restarts: int = 4, progress=None) -> GradientScheme:
+                      fixed: Optional[Mapping] = None, restarts: int = 4, progress=None, *,
+                      b0_head: Optional[int] = None, b0_end: bool = False, b0_spread: bool = False,
+                      frame: str = "scanner") -> GradientScheme:
     """A complete diffusion scheme: jointly optimised shells, b=0 volumes, order and polarity.
 
     Parameters
@@ -160,8 +162,9 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
     b0 : int
         Number of b=0 volumes (default 1).
     b0_every : int, optional
-        None: all b=0 volumes at the start. k: one at the start and one after every k weighted
-        volumes (b=0 volumes left over go at the end).
+        None: all b=0 volumes at the start (unless ``b0_spread``, ``b0_head`` or ``b0_end`` say
+        otherwise). k: ``b0_head`` at the start and one after every k weighted volumes; an error when
+        they do not all fit (none is left over at the end).
     seed : int, optional
         Same seed, same scheme.
     order : bool
@@ -177,6 +180,16 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
         Starts of the joint optimisation.
     progress : callable, optional
         ``progress(fraction, message)``.
+    b0_head : int, optional
+        b=0 volumes at the start (default 1 with ``b0_every``, ``b0_spread`` or ``b0_end``).
+    b0_end : bool
+        End the acquisition on a b=0 volume.
+    b0_spread : bool
+        Spread the b=0 volumes that are neither at the head nor at the end evenly over the
+        acquisition (see :func:`.order.place_b0`).
+    frame : {"scanner", "device", "image", "logical"}
+        The frame the design is made in (its directions have no orientation until written; default
+        scanner). ``fixed`` directions must be in this frame.
 
     Returns
     -------
@@ -194,8 +207,10 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
         raise GradientToolsError(f"b0 count must not be negative, got {b0}")
     if b0_every is not None and int(b0_every) < 1:
         raise GradientToolsError(f"b0 spacing must be at least 1, got {b0_every}")
+    GradientScheme(np.zeros(1), np.zeros((1, 3)), frame)  # the frame is valid before minutes of work
     bvalues = list(parsed)
     counts = [parsed[b] for b in bvalues]
+    place_b0(sum(counts), b0, b0_every, head=b0_head, end=b0_end, spread=b0_spread)  # fail before the work
     fixed_list = [None] * len(bvalues)
     if fixed:
         for b, dirs in fixed.items():
@@ -228,13 +243,17 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
     else:
         sequence = np.arange(directions.shape[0])
 
-    is_b0 = place_b0(len(sequence), b0, b0_every)
+    is_b0 = place_b0(len(sequence), b0, b0_every, head=b0_head, end=b0_end, spread=b0_spread)
     bvals = np.zeros(is_b0.size)
     bvecs = np.zeros((is_b0.size, 3))
     bvals[~is_b0] = np.array(bvalues)[labels[sequence]]
     bvecs[~is_b0] = directions[sequence]
     report(progress, 1.0, "scheme ready")
-    return GradientScheme(bvals, bvecs)
+    return GradientScheme(bvals, bvecs, frame)
+
+
+#: the panel's b=0 placements
+B0_PLACEMENTS = ("interleaved", "spread", "start")
 
 
 def b0_spacing(n_weighted: int, b0_count: int, placement: str) -> Optional[int]:
@@ -242,17 +261,19 @@ def b0_spacing(n_weighted: int, b0_count: int, placement: str) -> Optional[int]:
 
     ``"start"``: all b0s first (None). ``"interleaved"``: one b0 first, then one after every k
     weighted volumes with k = n_weighted // (b0_count - 1), so the b0s span the whole acquisition.
+    ``"spread"``: None (the b0s are spread evenly by :func:`.order.place_b0` instead).
     """
-    if placement not in ("start", "interleaved"):
-        raise GradientToolsError(f"b0 placement must be 'interleaved' or 'start', not {placement!r}")
-    if placement == "start" or b0_count <= 1:
+    if placement not in B0_PLACEMENTS:
+        raise GradientToolsError(f"b0 placement must be one of {', '.join(B0_PLACEMENTS)}, not {placement!r}")
+    if placement in ("start", "spread") or b0_count <= 1:
         return None
     return max(1, n_weighted // (b0_count - 1))
 
 
 def generate_scheme(shells, b0_count: int = 6, b0_placement: str = "interleaved", ordering: str = "robust",
                     optimize_polarity: bool = True, seed: Optional[int] = 0,
-                    progress: Optional[ProgressCallback] = None):
+                    progress: Optional[ProgressCallback] = None, *, b0_head: Optional[int] = None,
+                    b0_end: bool = False):
     """The module's "Generate": a jointly optimised multi-shell scheme from the panel's options.
 
     Parameters
@@ -260,8 +281,8 @@ def generate_scheme(shells, b0_count: int = 6, b0_placement: str = "interleaved"
     shells : [(b, count), ...], {b: count} or "b:count, b:count"
     b0_count : int
         Number of b=0 volumes.
-    b0_placement : {"interleaved", "start"}
-        See :func:`b0_spacing`.
+    b0_placement : {"interleaved", "spread", "start"}
+        See :func:`b0_spacing`; "spread" spreads the b=0 volumes evenly (gaps differ by at most one).
     ordering : {"robust", "none"}
         "robust": every prefix of the acquisition is well spread (early termination);
         "none": shells one after the other.
@@ -269,10 +290,15 @@ def generate_scheme(shells, b0_count: int = 6, b0_placement: str = "interleaved"
         Choose signs that balance the gradient vectors (eddy currents).
     seed : int, optional
     progress : callable, optional
+    b0_head : int, optional
+        b=0 volumes at the start (default 1 when interleaved or spread, all with "start").
+    b0_end : bool
+        End on a b=0 volume.
 
     Returns
     -------
     GradientScheme
+        In the scanner frame.
     """
     shells = dict(parse_shells(shells))
     if not shells:
@@ -280,6 +306,14 @@ def generate_scheme(shells, b0_count: int = 6, b0_placement: str = "interleaved"
     if ordering not in ("robust", "none"):
         raise GradientToolsError(f"ordering must be 'robust' or 'none', not {ordering!r}")
     n_weighted = int(sum(shells.values()))
-    every = b0_spacing(n_weighted, int(b0_count), b0_placement)
-    return multishell_scheme(shells, b0=int(b0_count), b0_every=every, seed=seed, order=ordering == "robust",
-                             polarity=bool(optimize_polarity), progress=progress)
+    b0_count = int(b0_count)
+    end = int(bool(b0_end) and b0_count > 0)
+    if b0_head is not None:
+        head = int(b0_head)
+    else:
+        head = b0_count - end if b0_placement == "start" else min(1, b0_count)
+    # b0_spacing spreads K - 1 b0s after the first over the weighted volumes; the end one counts too
+    every = b0_spacing(n_weighted, max(0, b0_count - head - end) + 1 + end, b0_placement)
+    return multishell_scheme(shells, b0=b0_count, b0_every=every, seed=seed, order=ordering == "robust",
+                             polarity=bool(optimize_polarity), progress=progress, b0_head=head,
+                             b0_end=bool(end), b0_spread=b0_placement == "spread")

@@ -3,7 +3,8 @@
 * Ordering robust to early termination (like MRtrix's ``dirorder``): a greedy order in which every
   prefix is itself well spread, so a scan stopped early still samples all orientations; shells are
   interleaved in proportion to their sizes so every shell is sampled from the start.
-* b=0 placement: all at the start, or one at the start and one after every k weighted volumes.
+* b=0 placement: a head of b=0 volumes, the others spread evenly or one after every k weighted
+  volumes (never left over at the end), optionally ending on a b=0.
 * Polarity (like MRtrix's ``dirflip``): the sign of a direction does not matter for diffusion but
   does for eddy currents; signs are chosen to minimise the unipolar (one charge per direction)
   Coulomb energy, which balances the vectors so that their mean is close to zero.
@@ -94,8 +95,12 @@ def interleave_slots(counts: Sequence[int]) -> List[int]:
     return [s for _, s in times]
 
 
-def place_b0(n_weighted: int, n_b0: int, every: Optional[int] = None) -> np.ndarray:
+def place_b0(n_weighted: int, n_b0: int, every: Optional[int] = None, *, head: Optional[int] = None,
+             end: bool = False, spread: bool = False) -> np.ndarray:
     """Positions of b=0 volumes in an acquisition of n_weighted + n_b0 volumes.
+
+    The layout: ``head`` b=0 volumes first, the acquisition ends on a b=0 when ``end``, and the
+    other b=0 volumes go between the weighted ones, never bunched at the end.
 
     Parameters
     ----------
@@ -104,35 +109,60 @@ def place_b0(n_weighted: int, n_b0: int, every: Optional[int] = None) -> np.ndar
     n_b0 : int
         Number of b=0 volumes.
     every : int, optional
-        None: all b=0 volumes first. k >= 1: one b=0 first and one after every k weighted volumes;
-        b=0 volumes left when the weighted ones run out go at the end.
+        One b=0 after every ``every`` weighted volumes (after the head) until the interior b=0s are
+        placed; an error when they do not fit (rather than piling the rest up at the end).
+    head : int, optional
+        b=0 volumes at the start. Default: 1 when ``every``, ``spread`` or ``end`` is given, else
+        all of them (every b=0 first).
+    end : bool
+        The last volume is a b=0 (one of the ``n_b0``).
+    spread : bool
+        Spread the interior b=0 volumes evenly: the j-th of n after floor(j W / (n + 1)) weighted
+        volumes (W = n_weighted), so the gaps differ by at most one volume. This is also what
+        happens to interior b=0s when neither ``every`` nor ``spread`` is given.
 
     Returns
     -------
     ndarray of bool, shape (n_weighted + n_b0,)
         True where a b=0 volume goes.
     """
-    total = n_weighted + n_b0
-    is_b0 = np.zeros(total, dtype=bool)
-    if n_b0 <= 0:
-        return is_b0
-    if every is None:
-        is_b0[:n_b0] = True
-        return is_b0
-    if every < 1:
+    n_weighted, n_b0 = int(n_weighted), int(n_b0)
+    if n_weighted < 0 or n_b0 < 0:
+        raise GradientToolsError("volume counts must not be negative")
+    if every is not None and int(every) < 1:
         raise GradientToolsError(f"b0 spacing must be at least 1 volume, got {every}")
-    pos, weighted_seen, placed = 0, 0, 0
-    since = every  # place one at the very start
-    while pos < total:
-        if placed < n_b0 and (since >= every or weighted_seen == n_weighted):
-            is_b0[pos] = True
-            placed += 1
-            since = 0
-        else:
-            weighted_seen += 1
-            since += 1
-        pos += 1
+    layout = every is not None or spread or end
+    head = (min(1, n_b0) if layout else n_b0) if head is None else int(head)
+    if head < 0:
+        raise GradientToolsError(f"the number of b=0 volumes at the head must not be negative, got {head}")
+    interior = n_b0 - head - int(bool(end))
+    if interior < 0:
+        raise GradientToolsError(f"{n_b0} b=0 volumes cannot fill a head of {head}"
+                                 f"{' and the last volume' if end else ''}")
+    after = _interior_positions(n_weighted, n_b0, interior, every, head, end)
+    # b=0 counts before each weighted volume k (k = n_weighted: after the last one)
+    before = np.zeros(n_weighted + 1, dtype=np.int64)
+    before[0] += head
+    np.add.at(before, np.asarray(after, dtype=np.int64), 1)
+    before[n_weighted] += int(bool(end))
+    is_b0 = np.zeros(n_weighted + n_b0, dtype=bool)
+    position = 0
+    for k in range(n_weighted + 1):
+        is_b0[position:position + before[k]] = True
+        position += before[k] + (1 if k < n_weighted else 0)
     return is_b0
+
+
+def _interior_positions(n_weighted: int, n_b0: int, interior: int, every, head: int, end: bool) -> List[int]:
+    """After how many weighted volumes each interior b=0 goes: every ``every``, or evenly spread."""
+    if every is None:
+        return [((j + 1) * n_weighted) // (interior + 1) for j in range(interior)]
+    if interior * int(every) > n_weighted:
+        raise GradientToolsError(
+            f"{n_b0} b=0 volumes do not fit one every {int(every)} of {n_weighted} weighted volumes "
+            f"(head {head}{', end 1' if end else ''}, room for {n_weighted // int(every)} between): lower "
+            "the spacing or the b=0 count, or spread them")
+    return [int(every) * (j + 1) for j in range(interior)]
 
 
 def optimize_polarity(directions, weights: Optional[np.ndarray] = None, seed: Optional[int] = None,

@@ -16,6 +16,21 @@ DEFAULT_SHELL_TOLERANCE = 100.0
 #: how far |v| may be from 1 (or 0 for b=0 volumes) and still count as a unit (zero) vector
 UNIT_TOLERANCE = 1e-3
 
+#: the coordinate frames a scheme's vectors can be in (see :mod:`.frames` for the conversions)
+#:
+#: * ``"scanner"``: world (patient) coordinates in RAS (x to the patient's right, y anterior,
+#:   z superior), MRtrix3's "scanner" frame and the frame of a ``.b`` file, of Slicer's RAS and of a
+#:   DWI node's gradients once its measurement frame is applied. Designed schemes are in this frame.
+#: * ``"device"``: the scanner's gradient-coil axes, Siemens' ``CoordinateSystem = xyz``; for a
+#:   head-first supine patient x = left, y = anterior, z = inferior (Siemens' LAI device coordinate
+#:   system), so it converts to and from ``"scanner"`` without further information.
+#: * ``"image"``: the voxel axes i, j, k of one particular image, with the FSL convention (x negated
+#:   when the image's voxel-to-world rotation has a positive determinant): an FSL ``.bvec`` file.
+#:   Only meaningful together with that image.
+#: * ``"logical"``: the read (frequency), phase and slice axes of the prescription, which turn with
+#:   the slice angulation: GE ``tensor.dat`` and Philips ``dti_vectors_input`` files.
+FRAMES = ("scanner", "device", "image", "logical")
+
 
 @dataclass
 class GradientScheme:
@@ -26,18 +41,23 @@ class GradientScheme:
     bvals : ndarray, shape (M,), float64
         b-value of each volume in s/mm^2, non-negative.
     bvecs : ndarray, shape (M, 3), float64
-        unit gradient direction of each volume (x, y, z), or (0, 0, 0) for a b=0 volume. Directions
-        are in whatever frame the source used (FSL: image axes; MRtrix: scanner axes).
+        unit gradient direction of each volume (x, y, z) in ``frame``, or (0, 0, 0) for a b=0 volume.
+    frame : {"scanner", "device", "image", "logical"}
+        The coordinate frame of ``bvecs`` (see :data:`FRAMES`); default ``"scanner"``. Readers set
+        it from the file format; :func:`GradientToolsLib.diffusion.frames.convert_frame` changes it.
 
-    Construction copies and validates both arrays (shapes, finite values, non-negative b, unit or
-    zero vectors) and raises :class:`GradientToolsError` naming the problem. Vectors within
-    ``UNIT_TOLERANCE`` of unit length are renormalised exactly.
+    Construction copies and validates the arrays (shapes, finite values, non-negative b, unit or
+    zero vectors) and the frame, and raises :class:`GradientToolsError` naming the problem. Vectors
+    within ``UNIT_TOLERANCE`` of unit length are renormalised exactly.
     """
 
     bvals: np.ndarray
     bvecs: np.ndarray
+    frame: str = "scanner"
 
     def __post_init__(self) -> None:
+        if self.frame not in FRAMES:
+            raise GradientToolsError(f"unknown frame {self.frame!r}; choose one of {', '.join(FRAMES)}")
         try:
             bvals = np.array(self.bvals, dtype=np.float64)
             bvecs = np.array(self.bvecs, dtype=np.float64)
@@ -133,4 +153,17 @@ class GradientScheme:
         return {b: self.bvecs[idx] for b, idx in self.shell_indices(b0_threshold, tolerance).items()}
 
     def copy(self) -> GradientScheme:
-        return GradientScheme(self.bvals.copy(), self.bvecs.copy())
+        return GradientScheme(self.bvals.copy(), self.bvecs.copy(), self.frame)
+
+    def subset(self, indices) -> GradientScheme:
+        """The volumes at ``indices`` (in that order), same frame."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return GradientScheme(self.bvals[idx], self.bvecs[idx], self.frame)
+
+    def with_frame(self, frame: str) -> GradientScheme:
+        """The same numbers declared to be in ``frame`` (no conversion).
+
+        For a new design, whose directions have no orientation until they are written, this chooses
+        the frame it is made in; for measured directions use :func:`.frames.convert_frame` instead.
+        """
+        return GradientScheme(self.bvals.copy(), self.bvecs.copy(), frame)

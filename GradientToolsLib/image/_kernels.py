@@ -2,7 +2,8 @@
 :func:`GradientToolsLib.image._slabs.run_slabs` (``buffer``: input slices with their halo, as float;
 ``out``: the float32 output slices; ``scratch``: per-thread buffers).
 
-* central differences (``central_compute``), as vtkImageGradientMagnitude;
+* central differences: ``vtk_central_compute`` runs vtkImageGradientMagnitude itself on each slab
+  (the default engine), ``central_compute`` is the same formula in numpy (``engine="numpy"``);
 * separable derivative filters (Sobel and derivative of Gaussian): eight one-dimensional passes
   (smooth and differentiate along K, three products along J, three along I), either as shifted-slice
   sums in numpy (``separable_compute``) or as banded matrix products (``separable_compute_blas``,
@@ -39,6 +40,7 @@ def _central_axis(src: numpy.ndarray, axis: int, dst: numpy.ndarray) -> None:
 
 
 def central_compute(spacing: Tuple[float, float, float], work: numpy.dtype):
+    """Central differences in numpy, in ``work`` precision (equal to VTK within float32 rounding)."""
     half_inverse = [work.type(0.5 / h) for h in spacing]        # I, J, K
 
     def compute(buf, out, scratch):
@@ -55,6 +57,82 @@ def central_compute(spacing: Tuple[float, float, float], work: numpy.dtype):
             tmp *= tmp
             acc += tmp
         numpy.sqrt(acc, out=out)
+
+    return compute
+
+
+def vtk_update_releases_gil() -> bool:
+    """True when VTK's ``Update()`` lets other Python threads run: VTK >= 9.4 (the wrapper hint
+    VTK_UNBLOCKTHREADS, effective with VTK_PYTHON_FULL_THREADSAFE, ON by default). Slicer 5.8 has
+    VTK 9.2, where slab threads would take turns in the filter."""
+    from vtkmodules.vtkCommonCore import vtkVersion
+
+    return (vtkVersion.GetVTKMajorVersion(), vtkVersion.GetVTKMinorVersion()) >= (9, 4)
+
+
+def vtk_central_compute(spacing: Tuple[float, float, float], vtk_threads: int = 1):
+    """vtkImageGradientMagnitude (Dimensionality 3, HandleBoundaries on) on each slab.
+
+    The slab buffer (slices ``k0 - 1 .. k1``, the halo slices already clamped at the volume's ends)
+    is wrapped as vtkImageData without a copy; the filter is asked for the inner slices only, so at
+    a seam it differences real neighbour slices and at the volume's ends the replicated edge slice,
+    which is what it does on the whole volume (``F[1] - F[0]`` there). VTK differences in double
+    whatever the scalar type, so a float32 slab loses nothing when the cast to float32 is exact.
+    Its output is written straight into the float32 result: the output image is given an array on
+    the result's slices, which the filter reuses (vtkImageData keeps its scalars for new data and
+    AllocateScalars reuses an array of the right type that nothing else holds). Float64 slabs, or
+    a non-contiguous result, go through a per-thread float64 buffer and one cast. Should VTK
+    allocate its own array after all, that is detected and copied from.
+    ``vtk_threads``: VTK's own threads per slab (1 when slabs already run one per core).
+    """
+    from vtkmodules.util import numpy_support
+    from vtkmodules.vtkCommonCore import vtkDoubleArray, vtkFloatArray
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+    from vtkmodules.vtkCommonExecutionModel import vtkStreamingDemandDrivenPipeline
+    from vtkmodules.vtkImagingGeneral import vtkImageGradientMagnitude
+
+    update_extent = vtkStreamingDemandDrivenPipeline.UPDATE_EXTENT()
+    local = threading.local()            # per slab thread: one filter, one image on its buffer
+
+    def filter_on(buf):
+        """The thread's filter, its input wrapping ``buf`` (re-wrapped when the buffer changes)."""
+        key = (buf.__array_interface__["data"][0], buf.shape)
+        if getattr(local, "key", None) != key:
+            image = vtkImageData()
+            image.SetExtent(0, buf.shape[2] - 1, 0, buf.shape[1] - 1, 0, buf.shape[0] - 1)
+            image.SetSpacing(*spacing)
+            image.GetPointData().SetScalars(numpy_support.numpy_to_vtk(buf.reshape(-1), deep=False))
+            filt = vtkImageGradientMagnitude()
+            filt.SetDimensionality(3)
+            filt.HandleBoundariesOn()
+            filt.SetEnableSMP(False)
+            filt.SetNumberOfThreads(vtk_threads)
+            filt.SetInputData(image)
+            local.key, local.image, local.filter = key, image, filt
+        local.image.Modified()           # new slices in the same buffer
+        return local.filter
+
+    def compute(buf, out, scratch):
+        n, nj, ni = out.shape
+        filt = filter_on(buf)
+        direct = out.dtype == buf.dtype and out.flags.c_contiguous
+        target = out if direct else scratch.get("vtk output", out.shape, buf.dtype)
+        array = vtkFloatArray() if target.dtype == numpy.float32 else vtkDoubleArray()
+        array.SetVoidArray(target.reshape(-1), target.size, 1)     # 1: VTK never frees it
+        filt.GetOutput().GetPointData().SetScalars(array)
+        del array                        # only the output may hold it, or VTK allocates a new one
+        filt.UpdateInformation()         # resets the update extent: ask for the inner slices after it
+        wanted = (0, ni - 1, 0, nj - 1, 1, n)
+        update_extent.Set(filt.GetOutputInformation(0), list(wanted), 6)   # 50x faster than info.Set
+        filt.Update()                    # releases the GIL on VTK >= 9.4 (vtk_update_releases_gil)
+        output = filt.GetOutput()
+        if tuple(output.GetExtent()) != wanted:      # pragma: no cover - a pipeline that ignored us
+            raise RuntimeError(f"vtkImageGradientMagnitude made extent {output.GetExtent()}, not {wanted}")
+        written = numpy.asarray(output.GetPointData().GetScalars()).reshape(out.shape)   # no copy
+        if written.__array_interface__["data"] != target.__array_interface__["data"]:  # pragma: no cover
+            target = written             # VTK made its own array after all
+        if target is not out:
+            numpy.copyto(out, target)
 
     return compute
 

@@ -31,6 +31,15 @@ def work_dtype(dtype: numpy.dtype) -> numpy.dtype:
     return numpy.dtype(numpy.float64)
 
 
+def exact_float_dtype(dtype: numpy.dtype) -> numpy.dtype:
+    """float32 when it holds every value of ``dtype`` exactly (VTK then loses nothing: it takes
+    differences in double), else float64 (int32, uint32, int64, uint64, float64)."""
+    small_integer = dtype.kind in "iu" and dtype.itemsize <= 2
+    if dtype.kind == "b" or small_integer or (dtype.kind == "f" and dtype.itemsize <= 4):
+        return numpy.dtype(numpy.float32)
+    return numpy.dtype(numpy.float64)
+
+
 def thread_count(voxels: int) -> int:
     """Slab threads for a volume of ``voxels``: one below THREADED_MIN_VOXELS, else one per core."""
     if voxels < THREADED_MIN_VOXELS:
@@ -56,9 +65,11 @@ class Scratch:
 
 
 def run_slabs(array: numpy.ndarray, out: numpy.ndarray, halo: int, slab: int, work: numpy.dtype,
-               compute: Callable, progress: Optional[ProgressCallback], message: str) -> None:
+              compute: Callable, progress: Optional[ProgressCallback], message: str,
+              threads: Optional[int] = None) -> None:
     """Cast ``array`` slab by slab (with ``halo`` clamped slices each side) and call
-    ``compute(buffer, out_slab, scratch)`` where ``buffer`` holds slices k0-halo .. k1+halo-1."""
+    ``compute(buffer, out_slab, scratch)`` where ``buffer`` holds slices k0-halo .. k1+halo-1.
+    ``threads``: slab threads (default: one per core on large volumes)."""
     nk = array.shape[0]
     starts = list(range(0, nk, slab))
     scratch = Scratch()
@@ -77,7 +88,7 @@ def run_slabs(array: numpy.ndarray, out: numpy.ndarray, halo: int, slab: int, wo
         compute(buf, out[k0:k1], scratch)
 
     report(progress, 0.0, message)
-    threads = min(thread_count(array.size), len(starts))
+    threads = min(thread_count(array.size) if threads is None else threads, len(starts))
     if threads <= 1:
         for done, k0 in enumerate(starts, 1):
             task(k0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -97,6 +97,21 @@ def _first_line(exc: BaseException) -> str:
     return lines[-1][:200] if lines else type(exc).__name__
 
 
+def _header_reader(path: str):
+    """A SimpleITK reader of ``path`` with the header read; errors name the file."""
+    if not os.path.exists(path):
+        raise GradientToolsError(f"input file not found: {path}")
+    if os.path.isdir(path):
+        raise GradientToolsError(f"input is a folder, not an image file: {path}")
+    reader = _sitk().ImageFileReader()
+    reader.SetFileName(path)
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise GradientToolsError(f"cannot read image file {path}: {_first_line(exc)}") from None
+    return reader
+
+
 def read_volume(path: Union[str, os.PathLike]) -> Volume:
     """Read a scalar volume from NRRD, NIfTI, MetaImage (or any file SimpleITK reads).
 
@@ -109,17 +124,8 @@ def read_volume(path: Union[str, os.PathLike]) -> Volume:
         per voxel (vector, RGB, DWI), more than three dimensions, or complex values.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise GradientToolsError(f"input file not found: {path}")
-    if os.path.isdir(path):
-        raise GradientToolsError(f"input is a folder, not an image file: {path}")
+    reader = _header_reader(path)
     sitk = _sitk()
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(path)
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as exc:
-        raise GradientToolsError(f"cannot read image file {path}: {_first_line(exc)}") from None
     components = reader.GetNumberOfComponents()
     dimension = reader.GetDimension()
     if components != 1:
@@ -246,3 +252,141 @@ def write_volume(path: Union[str, os.PathLike], volume_or_array, like: Optional[
         except RuntimeError as exc:
             raise GradientToolsError(f"cannot write {path}: {_first_line(exc)}") from None
     return path
+
+
+@dataclass
+class ImageGeometry:
+    """The geometry of an image file, read from its header only (any dimension, any components).
+
+    Attributes
+    ----------
+    size : tuple of int
+        Voxels along each axis of the file (I, J, K, then e.g. the volumes of a 4-D DWI).
+    spacing, origin, direction : as in :class:`Volume`, for the three spatial axes I, J, K (LPS).
+    components : int
+        Components per voxel (a NRRD DWI stores its volumes as components).
+    """
+
+    size: Tuple[int, ...]
+    spacing: Tuple[float, float, float]
+    origin: numpy.ndarray
+    direction: numpy.ndarray
+    components: int = 1
+
+    def ijk_to_ras(self) -> numpy.ndarray:
+        """4x4 matrix from voxel index (I, J, K, 1) to RAS millimetres (spatial axes only)."""
+        return Volume(numpy.empty((0, 0, 0)), self.spacing, self.origin, self.direction).ijk_to_ras()
+
+
+def read_image_geometry(path: Union[str, os.PathLike]) -> ImageGeometry:
+    """Read the spatial geometry of an image (NIfTI, NRRD, MetaImage, ...; 2-D to 4-D) without its voxels.
+
+    For a 4-D image (a DWI series) the first three axes are the spatial ones; a 2-D image gets a
+    third axis of 1 mm along its normal. For NIfTI, the sform is used whenever its code is set (as
+    FSL and MRtrix3 do), else the qform.
+    """
+    reader = _header_reader(os.fspath(path))
+    dimension = reader.GetDimension()
+    full = numpy.array(reader.GetDirection(), dtype=numpy.float64).reshape(dimension, dimension)
+    direction = numpy.eye(3)
+    spatial = min(dimension, 3)
+    direction[:spatial, :spatial] = full[:spatial, :spatial]
+    if spatial == 2:
+        direction[:, 2] = numpy.cross(direction[:, 0], direction[:, 1])
+    spacing = (tuple(reader.GetSpacing()) + (1.0, 1.0))[:3]
+    origin = numpy.array((tuple(reader.GetOrigin()) + (0.0, 0.0))[:3])
+    sform = _nifti_sform(reader)
+    if sform is not None:  # FSL and MRtrix3 take the sform whenever its code is set; ITK may take the qform
+        spacing = tuple(float(x) for x in numpy.linalg.norm(sform[:, :3], axis=0))
+        direction = _LPS_TO_RAS @ sform[:, :3] / numpy.array(spacing)
+        origin = _LPS_TO_RAS @ sform[:, 3]
+    return ImageGeometry(tuple(int(s) for s in reader.GetSize()), spacing, origin, direction,
+                         int(reader.GetNumberOfComponents()))
+
+
+def _nifti_sform(reader) -> Optional[numpy.ndarray]:
+    """A NIfTI header's sform (3x4, RAS) when its code is set, else None."""
+    names = ("srow_x", "srow_y", "srow_z")
+    if not set(names + ("sform_code",)) <= set(reader.GetMetaDataKeys()):
+        return None
+    if reader.GetMetaData("sform_code").strip() in ("", "0"):
+        return None
+    try:
+        rows = numpy.array([[float(x) for x in reader.GetMetaData(k).split()] for k in names])
+    except ValueError:
+        return None
+    if rows.shape != (3, 4) or not numpy.all(numpy.isfinite(rows)):
+        return None
+    return rows if abs(numpy.linalg.det(rows[:, :3])) > 1e-12 else None
+
+
+# --- diffusion-weighted (4-D) images ------------------------------------------------------------
+
+
+@dataclass
+class DwiVolume(Volume):
+    """A diffusion-weighted image: N volumes on one grid.
+
+    Attributes
+    ----------
+    array : numpy.ndarray
+        Shape (K, J, I, N), as ``slicer.util.arrayFromVolume`` gives for a DWI node.
+    spacing, origin, direction
+        The grid's geometry, as :class:`Volume` (LPS).
+    header : dict
+        For NRRD files, the header's fields (``"space"``, ``"measurement frame"``, ...) and key/value
+        pairs (``"DWMRI_gradient_0000"``, ...) as text; empty for other formats.
+    """
+
+    header: Dict[str, str] = field(default_factory=dict)
+
+
+def read_nrrd_header(path: str) -> Dict[str, str]:
+    """Fields (``name: value``, names lower-cased) and key/values (``key:=value``) of a NRRD header."""
+    with open(path, "rb") as f:
+        raw = f.read(1 << 20)
+    if not raw.startswith(b"NRRD"):
+        return {}
+    fields: Dict[str, str] = {}
+    for line in raw.decode("latin-1").splitlines()[1:]:
+        if not line.strip():
+            break
+        if line.startswith("#"):
+            continue
+        if ":=" in line:
+            key, value = line.split(":=", 1)
+            fields[key.strip()] = value.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def read_dwi(path: Union[str, os.PathLike]) -> DwiVolume:
+    """Read a 4-D diffusion-weighted image: a NIfTI 4-D series or a DWI NRRD (one list axis).
+
+    Raises
+    ------
+    GradientToolsError
+        naming the file, when it is missing, unreadable, or not 4-D (a single volume, or more than
+        one non-spatial axis).
+    """
+    path = os.fspath(path)
+    reader = _header_reader(path)
+    components, dimension = reader.GetNumberOfComponents(), reader.GetDimension()
+    if not ((dimension == 4 and components == 1) or (dimension == 3 and components > 1)):
+        raise GradientToolsError(
+            f"{path} is a {dimension}-D image with {components} component(s) per voxel; a "
+            "diffusion-weighted series (4-D, or 3-D with one component per volume) is needed")
+    try:
+        voxels = _sitk().GetArrayFromImage(reader.Execute())
+    except RuntimeError as exc:
+        raise GradientToolsError(f"cannot read DWI file {path}: {_first_line(exc)}") from None
+    if voxels.dtype.kind not in "biuf":
+        raise GradientToolsError(f"{path} holds {voxels.dtype} values; real values are needed")
+    if dimension == 4:
+        voxels = numpy.moveaxis(voxels, 0, -1)  # (N, K, J, I) -> (K, J, I, N)
+    direction = numpy.array(reader.GetDirection(), dtype=numpy.float64).reshape(dimension, dimension)
+    header = read_nrrd_header(path) if path.lower().endswith((".nrrd", ".nhdr")) else {}
+    return DwiVolume(numpy.ascontiguousarray(voxels), tuple(reader.GetSpacing()[:3]),
+                     numpy.array(reader.GetOrigin()[:3]), direction[:3, :3], header)

@@ -54,6 +54,10 @@ class OffscreenSlicer:
         Size of the rendered image in pixels.
     background : sequence of 3 floats, optional
         Background colour (RGB in [0, 1]); Slicer's default blue gradient if None.
+    view_factory : trame_slicer.views.IViewFactory, optional
+        Factory of the 3D view. By default an offscreen view that renders only when :meth:`render`
+        is called; the browser app passes trame-slicer's ``RemoteThreeDViewFactory``, whose view
+        renders (and streams the image) whenever the scene changes.
 
     Attributes
     ----------
@@ -65,7 +69,8 @@ class OffscreenSlicer:
         The 3D view (``view.renderer()``, ``view.render_window()``, ``view.get_view_node()``).
     """
 
-    def __init__(self, width: int = 600, height: int = 600, background: Optional[Sequence[float]] = None):
+    def __init__(self, width: int = 600, height: int = 600, background: Optional[Sequence[float]] = None,
+                 *, view_factory=None):
         _require_slicer()
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             # without an X server VTK falls back to EGL anyway, after printing "bad X server connection"
@@ -76,11 +81,14 @@ class OffscreenSlicer:
 
         self.app = SlicerApp()
         self.scene = self.app.scene
-        self.app.view_manager.register_factory(DirectViewFactory(do_render_offscreen=True))
+        if view_factory is None:
+            view_factory = DirectViewFactory(do_render_offscreen=True)
+        self.app.view_manager.register_factory(view_factory)
         self.view = self.app.view_manager.create_view(ViewLayoutDefinition.threed_view())
-        # trame-slicer renders on every MRML change by default (tens of renders while a volume is
-        # set up, each about a second on a software renderer); here renders happen only on request.
-        self.view.set_scheduled_render(NoScheduleRendering())
+        if isinstance(view_factory, DirectViewFactory):
+            # trame-slicer renders on every MRML change by default (tens of renders while a volume
+            # is set up, each about a second on a software renderer); here renders happen on request.
+            self.view.set_scheduled_render(NoScheduleRendering())
         window = self.view.render_window()
         window.SetMultiSamples(0)
         window.SetSize(int(width), int(height))

@@ -1,5 +1,9 @@
 """The gradient histogram with the suggested curve as plot nodes (tables, series, a chart) for a
-qMRMLPlotWidget in the module panel.
+qMRMLPlotWidget in the module panel, and the panel's own plot view node.
+
+Series types: Slicer draws Bar and Line series at the row index and ignores their X column
+(``vtkMRMLPlotSeriesNode::IsXColumnRequired`` is true only for Scatter and ScatterBar), so the
+histogram is a ScatterBar series and the curve a Scatter series: both are drawn at their X values.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ def gradient_histogram_plot(scene, suggestion, chart_node=None, name: str = "Gra
     Returns
     -------
     vtkMRMLPlotChartNode
-        The chart; its series are named "<name> counts" and "<name> opacity".
+        The chart; its series are named "<name> counts" (ScatterBar: bars at the bin centres) and
+        "<name> opacity" (Scatter: the curve's points joined by lines), both with the X column
+        "gradient" in scalar units per voxel step.
     """
     counts = np.asarray(suggestion.histogram_counts, dtype=float)
     edges = np.asarray(suggestion.histogram_edges, dtype=float)
@@ -70,10 +76,10 @@ def gradient_histogram_plot(scene, suggestion, chart_node=None, name: str = "Gra
 
     roles = (
         ("counts", {"gradient": centres, "count": counts, "count (log axis)": np.maximum(counts, 1.0)},
-         "count (log axis)", (0.55, 0.55, 0.6), "Bar"),
+         "count (log axis)", (0.55, 0.55, 0.6), "ScatterBar"),
         ("opacity", {"gradient": curve_x, "opacity": curve_opacity,
                      "opacity (log axis)": top ** curve_opacity}, "opacity (log axis)", (0.99, 0.75, 0.15),
-         "Line"),
+         "Scatter"),
     )
     for role, columns, y_column, color, plot_type in roles:
         series = existing.get(role)
@@ -90,7 +96,8 @@ def gradient_histogram_plot(scene, suggestion, chart_node=None, name: str = "Gra
         series.SetYColumnName(y_column)
         series.SetPlotType(getattr(series, "PlotType" + plot_type))
         series.SetColor(*color)
-        if plot_type == "Line":
+        if plot_type == "Scatter":
+            series.SetLineStyle(series.LineStyleSolid)
             series.SetMarkerStyle(series.MarkerStyleCircle)
             series.SetLineWidth(3)
     chart_node.SetTitle(f"Gradient histogram, noise sigma {float(suggestion.noise_sigma):.4g}")
@@ -99,3 +106,36 @@ def gradient_histogram_plot(scene, suggestion, chart_node=None, name: str = "Gra
     chart_node.SetYAxisLogScale(True)
     chart_node.SetLegendVisibility(True)
     return chart_node
+
+
+def panel_plot_view_node(scene, chart_node, singleton_tag: str, name: str = "GradientTools plot view"):
+    """The plot view node of a module panel's own plot widget, showing ``chart_node``.
+
+    One singleton vtkMRMLPlotViewNode per ``singleton_tag``, created when missing. Chart propagation
+    is switched off (``SetDoPropagatePlotChartSelection(False)``): Slicer's application logic sets
+    the chart of every propagating plot view to the chart another module "selects" (e.g. the Plots
+    module, or a table shown as a plot), which would replace the panel's histogram.
+
+    Parameters
+    ----------
+    scene : vtkMRMLScene
+    chart_node : vtkMRMLPlotChartNode or None
+        The chart to show (None shows nothing).
+    singleton_tag : str
+        Identifies the panel's view node in the scene (also after saving and reloading it).
+
+    Returns
+    -------
+    vtkMRMLPlotViewNode
+        Give it to ``qMRMLPlotWidget.setMRMLPlotViewNode``.
+    """
+    view_node = scene.GetSingletonNode(singleton_tag, "vtkMRMLPlotViewNode")
+    if view_node is None:
+        view_node = scene.CreateNodeByClass("vtkMRMLPlotViewNode")
+        view_node.UnRegister(None)
+        view_node.SetSingletonTag(singleton_tag)
+        view_node.SetName(name)
+        view_node = scene.AddNode(view_node)
+    view_node.SetDoPropagatePlotChartSelection(False)
+    view_node.SetPlotChartNodeID(chart_node.GetID() if chart_node is not None else None)
+    return view_node

@@ -129,7 +129,9 @@ def compute_gradient_magnitude(input_volume_node, output_volume_node=None, metho
         ``"mm"``: scalar units per millimetre, using ``node.GetSpacing()``. ``"voxel"``: scalar units
         per voxel step (spacing 1), the x axis of Slicer's GPU gradient-opacity function.
     progress : callable, optional
-        ``progress(fraction, message)``.
+        ``progress(fraction, message)``. It may raise
+        :class:`GradientToolsLib.progress.OperationCancelled` to stop: every report comes before the
+        scene is touched, so no node is created or changed.
 
     Returns
     -------
@@ -163,9 +165,10 @@ def compute_gradient_magnitude(input_volume_node, output_volume_node=None, metho
     array = volume_array(input_volume_node)
     spacing = tuple(input_volume_node.GetSpacing()) if units == "mm" else (1.0, 1.0, 1.0)
     magnitude = gradient_magnitude(array, spacing=spacing, method=method, sigma=sigma,
-                                   progress=scaled(progress, 0.0, 0.9))
+                                   progress=scaled(progress, 0.0, 0.95))
 
-    report(progress, 0.9, "updating output node")
+    # the last report: a cancellation raised from it leaves the scene as it was
+    report(progress, 1.0, "updating the output node")
     if output_volume_node is None:
         output_volume_node = scene.AddNewNodeByClass(
             "vtkMRMLScalarVolumeNode", scene.GenerateUniqueName(f"{input_volume_node.GetName()} gradient"))
@@ -192,5 +195,4 @@ def compute_gradient_magnitude(input_volume_node, output_volume_node=None, metho
         grey = scene.GetNodeByID("vtkMRMLColorTableNodeGrey")
         if grey is not None and display.GetColorNodeID() is None:
             display.SetAndObserveColorNodeID(grey.GetID())
-    report(progress, 1.0, "done")
     return output_volume_node

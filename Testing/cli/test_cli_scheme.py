@@ -47,8 +47,8 @@ def test_every_format(tmp_path, fmt, files):
     assert sorted(os.listdir(tmp_path)) == files
     out = json.loads(done.out)
     assert out["written"] == [str(tmp_path / f) for f in files]
-    back = read_scheme(str(tmp_path / files[0]), b_max=1600)
-    assert back.n == 16
+    back = read_scheme(str(tmp_path / files[0]), b_max=1600, t2=1 if fmt == "ge" else 0)
+    assert back.n == 16  # Siemens: + the console's b=0; GE: + 1 "T2" b=0
 
 
 def test_stats_text_agrees_with_dirstat_energy(tmp_path):
@@ -93,6 +93,10 @@ def test_fixed_directions_from_file(tmp_path):
     (["--shell", "1000:5", "--b0", "-1"], "negative"),
     (["--shell", "1000:5", "--b0-every", "0"], "at least 1"),
     (["--shell", "1000:5", "--fixed", "/nonexistent/f.b"], "no such file"),
+    (["--shell", "1000:5", "--b0", "6", "--b0-every", "2"], "do not fit"),
+    (["--shell", "1000:5", "--b0-every", "2", "--b0-spread"], "not allowed with"),
+    (["--shell", "1000:5", "--b0", "2", "--b0-head", "3"], "head of 3"),
+    (["--shell", "1000:5", "--reference", "/nonexistent/dwi.nii"], "not found"),
 ])
 def test_bad_scheme_arguments(tmp_path, args, message):
     code, out, err = run_cli("scheme", *args, "--output", tmp_path / "bad")
@@ -123,3 +127,10 @@ def test_bad_stats_files(tmp_path, content, message):
 def test_stats_missing_file(tmp_path):
     code, _, err = run_cli("stats", tmp_path / "nothing.b")
     assert code == 2 and "no such file" in err
+
+
+def test_b0_layout_options(tmp_path):
+    assert run_cli("scheme", "--shell", "1000:10", "--shell", "2000:10", "--b0", "5", "--b0-head", "2",
+                   "--b0-end", "--seed", "0", "--format", "mrtrix", "--output", tmp_path / "l").code == 0
+    b0 = np.flatnonzero(read_scheme(str(tmp_path / "l.b")).bvals == 0).tolist()
+    assert b0 == [0, 1, 8, 16, 24]  # two first, the last, two spread between: 6, 7 and 7 weighted apart

@@ -89,9 +89,11 @@ def test_b0_at_start():
     assert scheme.bvals[:3].tolist() == [0, 0, 0] and np.all(scheme.bvals[3:] == 1000)
 
 
-def test_place_b0_leftovers_go_to_the_end():
-    mask = place_b0(4, 5, every=2)
-    assert mask.tolist() == [True, False, False, True, False, False, True, True, True]
+def test_place_b0_leftovers_are_refused_not_bunched_at_the_end():
+    with pytest.raises(GradientToolsError, match="do not fit"):
+        place_b0(4, 5, every=2)
+    mask = place_b0(4, 3, every=2)
+    assert mask.tolist() == [True, False, False, True, False, False, True]
     assert place_b0(3, 0).tolist() == [False] * 3
 
 

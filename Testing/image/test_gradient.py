@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -10,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from references import vtk_gradient_magnitude
+from support import run_cli
 
 from GradientToolsLib import gradient_magnitude
+from GradientToolsLib._shared.threads import worker_count
 from GradientToolsLib.errors import GradientToolsError
 from GradientToolsLib.image import _kernels, _slabs
 from GradientToolsLib.image import gradient as gradient_module
@@ -31,31 +35,231 @@ def interior(radius):
     return (slice(radius, -radius),) * 3
 
 
-def test_central_equals_vtk_float64_everywhere_for_many_types():
+# "Identical" below means numpy.array_equal, every bit of every voxel: our float32 result equals the
+# output of vtkImageGradientMagnitude (Dimensionality 3, HandleBoundaries on) run on a float64 copy of
+# the whole volume, rounded once to float32 (``.astype(np.float32)``). VTK differences in double
+# whatever its scalar type, so for types that float32 holds exactly (bool, 8- and 16-bit integers,
+# float16, float32) our result is also identical to the filter's own float32 output on a float32 copy
+# of the whole volume; for the others (32- and 64-bit integers, float64) the slabs are float64 and
+# only the final rounding to float32 differs from the float64 filter.
+
+ALL_TYPES = [np.bool_, np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.uint64, np.int64,
+             np.float16, np.float32, np.float64]
+FLOAT32_EXACT = {np.dtype(t) for t in (np.bool_, np.uint8, np.int8, np.uint16, np.int16, np.float16,
+                                       np.float32)}
+
+
+def random_volume(rng, shape, dtype):
+    """Values over the type's whole range (integers), or spread floats with a large offset."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) > 0.5
+    if dtype.kind == "f":
+        return (rng.standard_normal(shape) * 300 + 1000).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+
+
+def assert_identical_to_vtk(ours, volume, spacing):
+    reference = vtk_gradient_magnitude(volume, spacing)             # float64 copy, float64 output
+    assert ours.dtype == np.float32 and ours.shape == volume.shape
+    np.testing.assert_array_equal(ours, reference.astype(np.float32), err_msg=str(volume.dtype))
+    if volume.dtype in FLOAT32_EXACT:
+        own = vtk_gradient_magnitude(volume.astype(np.float32), spacing, as_float64=False)
+        assert own.dtype == np.float32
+        np.testing.assert_array_equal(ours, own, err_msg=str(volume.dtype))
+
+
+def many_slabs_and_threads(monkeypatch, slices_per_slab, slice_voxels):
+    """Slabs of a few slices (float32 slabs; float64 ones get half) on threads even for small data."""
+    monkeypatch.setattr(_slabs, "SLAB_BYTES", slices_per_slab * slice_voxels * 4)
+    monkeypatch.setattr(_slabs, "THREADED_MIN_VOXELS", 1)
+
+
+@pytest.mark.parametrize("dtype", ALL_TYPES, ids=lambda t: np.dtype(t).name)
+def test_central_is_the_vtk_filter_bit_for_bit_for_every_type(monkeypatch, dtype):
     rng = np.random.default_rng(1)
-    shape = (9, 7, 11)
-    for dtype in (np.uint8, np.int16, np.uint16, np.int32, np.float32, np.float64):
-        if np.dtype(dtype).kind == "f":
-            data = (rng.standard_normal(shape) * 300).astype(dtype)
-        else:
-            info = np.iinfo(dtype)
-            data = rng.integers(max(info.min, -30000), min(info.max, 30000), size=shape).astype(dtype)
-        ours = gradient_magnitude(data, ANISOTROPIC)
-        reference = vtk_gradient_magnitude(data, ANISOTROPIC)
-        assert ours.dtype == np.float32 and ours.shape == shape
-        np.testing.assert_allclose(ours, reference, rtol=2e-6, atol=1e-6 * reference.max(),
-                                   err_msg=str(dtype))
+    shape = (23, 13, 17)
+    volume = random_volume(rng, shape, dtype)
+    before = volume.copy()
+    assert_identical_to_vtk(gradient_magnitude(volume, ANISOTROPIC), volume, ANISOTROPIC)    # one slab
+    many_slabs_and_threads(monkeypatch, 2, 13 * 17)          # 2-slice slabs (1 for float64 work)
+    assert_identical_to_vtk(gradient_magnitude(volume, ANISOTROPIC), volume, ANISOTROPIC)
+    np.testing.assert_array_equal(volume, before)
 
 
-def test_central_equals_vtk_on_phantom_with_many_slabs_and_threads(monkeypatch):
+@pytest.mark.parametrize("releases_gil", [True, False], ids=["slab threads", "vtk threads"])
+def test_central_seams_identical_on_phantom_with_both_threadings(monkeypatch, releases_gil):
+    # slab threads (VTK >= 9.4), or slabs in turn with VTK's own threads in each (older VTK)
     image, _ = ct_phantom((70, 80, 90), spacing=ANISOTROPIC, noise_std=25, correlation_mm=0.8)
+    monkeypatch.setattr(_kernels, "vtk_update_releases_gil", lambda: releases_gil)
+    calls = []
+    original = _kernels.vtk_central_compute
+    monkeypatch.setattr(_kernels, "vtk_central_compute", lambda *a: calls.append(a) or original(*a))
+    for slices in (1, 3, 7):
+        many_slabs_and_threads(monkeypatch, slices, 80 * 90)
+        assert_identical_to_vtk(gradient_magnitude(image, ANISOTROPIC), image, ANISOTROPIC)
+    cores = worker_count()
+    assert [vtk_threads for _, vtk_threads in calls] == [1 if releases_gil and cores > 1 else cores] * 3
+
+
+@pytest.mark.parametrize("work,copies", [(np.float32, 0), (np.float64, 1)], ids=["float32", "float64"])
+def test_vtk_filter_writes_straight_into_the_result(monkeypatch, work, copies):
+    # float32 slabs: the filter's output array is the result's memory, no copy; float64 slabs are
+    # cast once into it (the only copy)
+    data = (np.random.default_rng(8).normal(size=(6, 9, 11)) * 100).astype(work)
+    buffer = np.concatenate([data[:1], data, data[-1:]])       # the slab with its clamped halo
+    out = np.full(data.shape, np.nan, np.float32)
+    compute = _kernels.vtk_central_compute(ANISOTROPIC)
+    calls = []
+    original = np.copyto
+    monkeypatch.setattr(np, "copyto", lambda *a, **k: calls.append(1) or original(*a, **k))
+    compute(buffer, out, _slabs.Scratch())
+    monkeypatch.undo()
+    assert len(calls) == copies
+    np.testing.assert_array_equal(out, vtk_gradient_magnitude(data, ANISOTROPIC).astype(np.float32))
+
+
+def test_numpy_engine_equals_vtk_within_float32_rounding(monkeypatch):
+    image, _ = ct_phantom((30, 40, 50), spacing=ANISOTROPIC, noise_std=25, correlation_mm=0.8)
     reference = vtk_gradient_magnitude(image, ANISOTROPIC)
-    default = gradient_magnitude(image, ANISOTROPIC)
-    monkeypatch.setattr(_slabs, "SLAB_BYTES", 3 * 80 * 90 * 4)      # 3-slice slabs
-    small_slabs = gradient_magnitude(image, ANISOTROPIC)
+    default = gradient_magnitude(image, ANISOTROPIC, engine="numpy")
+    many_slabs_and_threads(monkeypatch, 3, 40 * 50)
+    small_slabs = gradient_magnitude(image, ANISOTROPIC, engine="numpy")
     for ours in (default, small_slabs):
-        np.testing.assert_allclose(ours, reference, rtol=2e-6, atol=1e-4)
+        np.testing.assert_allclose(ours, reference, rtol=2e-6, atol=1e-6 * reference.max())
     assert np.array_equal(default, small_slabs)
+    rng = np.random.default_rng(1)
+    for dtype in (np.uint8, np.int16, np.uint16, np.int32, np.float32, np.float64):
+        data = random_volume(rng, (9, 7, 11), dtype)
+        reference = vtk_gradient_magnitude(data, ANISOTROPIC)
+        np.testing.assert_allclose(gradient_magnitude(data, ANISOTROPIC, engine="numpy"), reference,
+                                   rtol=2e-6, atol=1e-6 * reference.max(), err_msg=str(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.int64], ids=lambda t: np.dtype(t).name)
+def test_central_one_slice_and_2d_inputs_identical(dtype):
+    rng = np.random.default_rng(4)
+    plane = random_volume(rng, (1, 31, 29), dtype)
+    one_slice = gradient_magnitude(plane, ANISOTROPIC)
+    assert_identical_to_vtk(one_slice, plane, ANISOTROPIC)
+    flat = gradient_magnitude(plane[0], ANISOTROPIC)
+    assert flat.shape == (31, 29)
+    np.testing.assert_array_equal(flat, one_slice[0])
+    out = np.empty((31, 29), np.float32)
+    assert gradient_magnitude(plane[0], ANISOTROPIC, out=out) is out
+    np.testing.assert_array_equal(out, one_slice[0])
+    # one-voxel axes: nothing to difference along them
+    line = random_volume(rng, (5, 1, 40), dtype)
+    assert_identical_to_vtk(gradient_magnitude(line, ANISOTROPIC), line, ANISOTROPIC)
+
+
+def test_central_on_views_byte_orders_nan_and_memmaps(tmp_path, monkeypatch):
+    rng = np.random.default_rng(6)
+    base = random_volume(rng, (12, 30, 40), np.int16)
+    many_slabs_and_threads(monkeypatch, 2, 15 * 20)
+    for volume in (base[:, ::2, ::2], base.transpose(0, 2, 1), base.astype(">i2"), base[::-1]):
+        assert_identical_to_vtk(gradient_magnitude(volume, ANISOTROPIC), np.array(volume), ANISOTROPIC)
+    with_nan = base.astype(np.float32)
+    with_nan[5, 10, 20] = np.nan
+    reference = vtk_gradient_magnitude(with_nan, ANISOTROPIC).astype(np.float32)
+    ours = gradient_magnitude(with_nan, ANISOTROPIC)
+    assert np.isnan(ours).sum() == 6          # its six neighbours (a central difference skips the voxel)
+    np.testing.assert_array_equal(ours, reference)
+    # disk-backed input and output (volumes larger than memory): no copy of either is needed
+    source = np.lib.format.open_memmap(tmp_path / "in.npy", mode="w+", dtype=np.int16, shape=base.shape)
+    source[...] = base
+    source.flush()
+    source = np.load(tmp_path / "in.npy", mmap_mode="r")
+    target = np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32, shape=base.shape)
+    calls = []
+    assert gradient_magnitude(source, ANISOTROPIC, out=target,
+                              progress=lambda f, m="": calls.append(f)) is target
+    target.flush()
+    assert_identical_to_vtk(np.load(tmp_path / "out.npy"), base, ANISOTROPIC)
+    assert calls[0] == 0.0 and calls[-1] == 1.0 and calls == sorted(calls) and len(calls) > 3
+
+
+def dipy_file(name):
+    dipy = pytest.importorskip("dipy", reason="real scans come with DIPY's wheel (a test dependency)")
+    return os.path.join(os.path.dirname(dipy.__file__), "data", "files", name)
+
+
+@pytest.mark.parametrize("slices_per_slab", [None, 2], ids=["default slabs", "2-slice slabs"])
+def test_real_scans_identical_to_vtk(monkeypatch, tmp_path, slices_per_slab):
+    # real data we did not make: an oblique 4 x 4 x 5 mm b0 EPI (int16), a DWI volume with scanner
+    # noise (float64), a b=0 and a diffusion-weighted volume of a real DWI crop (uint16), and a real
+    # CT slice (int16, 2-D) from pydicom's test files
+    scans = []
+    for name in ("aniso_vox.nii.gz", "test_piesno.nii.gz"):
+        image = sitk.ReadImage(dipy_file(name))
+        scans.append((name, sitk.GetArrayFromImage(image), image.GetSpacing()))
+    dwi = sitk.ReadImage(dipy_file("small_101D.nii.gz"))
+    for index in (0, 50):
+        volume = sitk.GetArrayFromImage(dwi)[index]              # 4-D array (t, K, J, I): one volume
+        scans.append((f"small_101D[{index}]", volume, dwi.GetSpacing()[:3]))
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    row, column = (float(h) for h in ct.PixelSpacing)
+    scans.append(("CT_small.dcm", ct.pixel_array, (column, row, float(ct.SliceThickness))))
+    for name, array, spacing in scans:
+        if slices_per_slab:
+            many_slabs_and_threads(monkeypatch, slices_per_slab, array.shape[-1] * array.shape[-2])
+        ours = gradient_magnitude(array, spacing)
+        assert ours.shape == array.shape and np.count_nonzero(ours) > ours.size // 2, name
+        volume = array if array.ndim == 3 else array[np.newaxis]
+        assert_identical_to_vtk(ours if ours.ndim == 3 else ours[np.newaxis], volume, spacing)
+    # the command line on the real oblique NIfTI file
+    assert run_cli("magnitude", dipy_file("aniso_vox.nii.gz"), tmp_path / "grad.nii.gz").code == 0
+    written = sitk.ReadImage(str(tmp_path / "grad.nii.gz"))
+    assert_identical_to_vtk(sitk.GetArrayFromImage(written), scans[0][1], written.GetSpacing())
+
+
+def test_a_raising_progress_callback_stops_the_slabs(monkeypatch):
+    # the Slicer module cancels by raising from the callback: it must propagate unchanged and the
+    # pending slabs must not run (only those already started finish)
+    many_slabs_and_threads(monkeypatch, 1, 60 * 70)
+    computed = []
+    original = _kernels.vtk_central_compute
+
+    def counting(*args):
+        compute = original(*args)
+        return lambda *a: computed.append(1) or compute(*a)
+
+    monkeypatch.setattr(_kernels, "vtk_central_compute", counting)
+
+    class Stop(Exception):
+        pass
+
+    def cancel(fraction, message=""):
+        if fraction > 0:
+            raise Stop
+
+    with pytest.raises(Stop):
+        gradient_magnitude(np.zeros((200, 60, 70), np.int16), progress=cancel)
+    assert 1 <= len(computed) < 100
+
+
+def test_command_line_and_mrml_bridge_run_the_vtk_filter(tmp_path, request):
+    image, _ = ct_phantom((20, 30, 40), spacing=ANISOTROPIC, noise_std=25)
+    itk_image = sitk.GetImageFromArray(image)
+    itk_image.SetSpacing(ANISOTROPIC)
+    sitk.WriteImage(itk_image, str(tmp_path / "ct.nrrd"))
+    assert run_cli("magnitude", tmp_path / "ct.nrrd", tmp_path / "grad.nrrd").code == 0
+    written = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "grad.nrrd")))
+    assert_identical_to_vtk(written, image, ANISOTROPIC)
+    slicer = pytest.importorskip("slicer", reason="the MRML bridge needs the 'slicer' extra")
+    from GradientToolsLib import mrml
+
+    scene = request.getfixturevalue("scene")
+    # a name no other test uses: the session's scene numbers later "<name> gradient" outputs
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "engine check")
+    slicer.util.updateVolumeFromArray(node, image)
+    node.SetSpacing(*ANISOTROPIC)
+    result = slicer.util.arrayFromVolume(mrml.compute_gradient_magnitude(node, units="mm"))
+    assert_identical_to_vtk(result, image, ANISOTROPIC)
 
 
 def test_forum_example_uint8_3x4x5():
@@ -211,6 +415,8 @@ def test_one_slice_volume_ignores_slice_direction():
 def test_constant_volume_gives_zeros(method, sigma):
     volume = np.full((5, 6, 7), -1000, dtype=np.int16)
     assert not gradient_magnitude(volume, ANISOTROPIC, method=method, sigma=sigma).any()
+    # the numpy engine is what sobel and gaussian run on: naming it changes nothing
+    assert not gradient_magnitude(volume, ANISOTROPIC, method=method, sigma=sigma, engine="numpy").any()
 
 
 def test_input_untouched_out_parameter_and_progress():
@@ -238,6 +444,10 @@ def test_input_untouched_out_parameter_and_progress():
     (dict(method="gaussian", sigma=-1.0), "sigma"),
     (dict(method="gaussian", sigma=float("inf")), "sigma"),
     (dict(method="central", sigma=1.0), "only"),
+    (dict(engine="itk"), "unknown engine"),
+    (dict(engine="VTK"), "unknown engine"),
+    (dict(method="sobel", engine="vtk"), "only method 'central'"),
+    (dict(method="gaussian", sigma=1.0, engine="vtk"), "only method 'central'"),
     (dict(out=np.zeros((2, 2, 2), np.float32)), "shape"),
     (dict(out=np.zeros((4, 4, 4), np.float64)), "float32"),
 ])
