@@ -246,6 +246,30 @@ class OffscreenSlicer:
             write_png(path, rgb)
         return rgb
 
+    def render_gradient_opacities(self, display, curves, paths=None):
+        """Render once per gradient-opacity curve (scalar opacity and colour kept), as Slicer would.
+
+        Parameters
+        ----------
+        display : vtkMRMLVolumeRenderingDisplayNode
+            From :meth:`show_volume_rendering`.
+        curves : sequence of points (x, opacity) or "N x y ..." strings
+            Applied in turn with :func:`GradientToolsLib.mrml.apply_gradient_opacity`.
+        paths : sequence of str, optional
+            PNG file per curve.
+
+        Returns
+        -------
+        list of numpy uint8 arrays (H, W, 3), one per curve.
+        """
+        from .volume_rendering import apply_gradient_opacity
+
+        images = []
+        for index, points in enumerate(curves):
+            apply_gradient_opacity(display, points)
+            images.append(self.render(paths[index] if paths else None))
+        return images
+
     def close(self) -> None:
         """Release the render window (the object cannot render afterwards)."""
         self.view.finalize()
@@ -255,6 +279,19 @@ class OffscreenSlicer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def side_by_side(images, path: Optional[str] = None, gap: int = 8) -> np.ndarray:
+    """Images of equal height next to each other, ``gap`` white pixels apart (written as PNG if
+    ``path`` is given)."""
+    spacer = np.full((images[0].shape[0], gap, 3), 255, np.uint8)
+    parts = [images[0]]
+    for image in images[1:]:
+        parts += [spacer, image]
+    joined = np.concatenate(parts, axis=1)
+    if path is not None:
+        write_png(path, joined)
+    return joined
 
 
 def write_png(path: str, rgb: np.ndarray) -> None:

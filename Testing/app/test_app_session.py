@@ -126,11 +126,11 @@ def test_a_new_suggestion_replaces_an_applied_one_in_the_rendering(session, loop
     """The knob's path: suggest, apply, move the knob (suggest again): the rendering follows."""
     gentle, _ = loop.run_until_complete(session.suggest(suppression=1.0))
     loop.run_until_complete(session.apply_opacity())
-    stronger, _ = loop.run_until_complete(session.suggest(suppression=3.0))
+    stronger, _ = loop.run_until_complete(session.suggest(suppression=1.5))
     display = session.display_of(session.active)
     np.testing.assert_allclose(mrml.gradient_opacity_points(display), stronger.points)
     # the ramp's start is the noise threshold times the knob
-    assert stronger.points[1][0] == pytest.approx(3.0 * gentle.points[1][0], rel=1e-6)
+    assert stronger.points[1][0] == pytest.approx(1.5 * gentle.points[1][0], rel=1e-6)
     loop.run_until_complete(session.reset_opacity())
 
 
