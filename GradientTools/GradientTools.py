@@ -24,7 +24,7 @@ from typing import Annotated, Optional
 import qt
 import slicer
 import vtk
-from slicer import vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode
+from slicer import vtkMRMLDiffusionWeightedVolumeNode, vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
 from slicer.parameterNodeWrapper import WithinRange, parameterNodeWrapper
@@ -51,6 +51,7 @@ def _forgetPanelPackage():
 
 _forgetPanelPackage()
 from GradientToolsPanel.DiffusionSchemeSection import DiffusionSchemeSection
+from GradientToolsPanel.GradientCheckSection import GradientCheckSection
 from GradientToolsPanel.GradientMagnitudeSection import GradientMagnitudeSection
 from GradientToolsPanel.GradientOpacitySection import GradientOpacitySection
 from GradientToolsPanel.PanelChoices import (
@@ -124,9 +125,11 @@ class GradientToolsParameterNode:
     """The panel's state, saved with the scene.
 
     gradient*: the gradient-magnitude section; opacity*: the gradient-opacity section;
-    scheme*: the diffusion-scheme section. Not bound through SlicerParameterName (synced by the
-    sections): opacityPoints (free text, taken on editingFinished), opacityChart, schemeShells (the
-    shells table), schemeReport (read-only text, rewritten only when it changes).
+    scheme*: the diffusion-scheme section; check*: the gradient-table check section (its result is
+    not a parameter: the section keeps it until another volume is selected or the scene closes).
+    Not bound through SlicerParameterName (synced by the sections): opacityPoints (free text, taken
+    on editingFinished), opacityChart, schemeShells (the shells table), schemeReport (read-only
+    text, rewritten only when it changes).
     """
 
     gradientInputVolume: vtkMRMLScalarVolumeNode
@@ -154,6 +157,10 @@ class GradientToolsParameterNode:
     schemeImportBMax: Annotated[float, WithinRange(0.0, 100000.0)] = 0.0
     schemeExportFormat: ExportFormat = ExportFormat.FSL
     schemeReport: str = ""
+
+    checkDwiVolume: vtkMRMLDiffusionWeightedVolumeNode
+    # None: a mask from the b=0 volumes
+    checkMaskVolume: vtkMRMLScalarVolumeNode
 
 
 #
@@ -187,7 +194,7 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                               if widget.property("SlicerParameterName")}
         # one entry per collapsible section; a new section is one more PanelSection subclass here
         self.sections = {"gradient": GradientMagnitudeSection(self), "opacity": GradientOpacitySection(self),
-                         "scheme": DiffusionSchemeSection(self)}
+                         "scheme": DiffusionSchemeSection(self), "check": GradientCheckSection(self)}
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndImportEvent, self.onSceneEndImport)
@@ -235,6 +242,9 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self._parameterNode.gradientInputVolume = firstVolume
             if not self._parameterNode.opacityVolume:
                 self._parameterNode.opacityVolume = firstVolume
+        firstDwi = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLDiffusionWeightedVolumeNode")
+        if firstDwi and not self._parameterNode.checkDwiVolume:
+            self._parameterNode.checkDwiVolume = firstDwi
 
     def setParameterNode(self, inputParameterNode: Optional[GradientToolsParameterNode]) -> None:
         """Bind the widgets to a parameter node (None: unbind); the previous binding is undone first."""
@@ -430,6 +440,13 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
 
         return gradient_check.apply_correction(dwiNode, result)
 
+    def describeCandidate(self, candidate):
+        """A (permutation, signs) of a check as text, e.g. "+J -I +K": the new I, J, K components are
+        the old J, minus the old I and the old K (voxel axes)."""
+        from GradientToolsLib.diffusion.gradcheck import describe
+
+        return describe(candidate)
+
 
 #
 # GradientToolsTest
@@ -452,7 +469,7 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
                      self.test_HistogramPlotUsesXColumns, self.test_SchemeMarkupsAndReadback,
                      self.test_WidgetLoads, self.test_PanelBindingsSurviveEnterExitCloseAndLoad,
                      self.test_PanelPlotKeepsItsChart, self.test_OpacityWarningsShown,
-                     self.test_ProgressIsModalAndCancellable):
+                     self.test_ProgressIsModalAndCancellable, self.test_GradientTableCheckAndCorrection):
             self.setUp()
             test()
 
@@ -717,3 +734,82 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
             self.assertTrue(dialog.isHidden())
             self.assertIsNone(dialog.parent())
         self.delayDisplay("Progress passed")
+
+    def _flippedPhantomDwi(self, name="flipped DWI"):
+        """A DWI volume of GradientToolsLib's phantom brain (curved and crossing bundles, noise) whose
+        gradient table has its J axis flipped, and the true gradients as the node stores them
+        (identity measurement frame, IJK-to-RAS directions diag(-1, -1, 1): RAS = (-i, -j, k))."""
+        import numpy as np
+
+        from GradientToolsLib import dwi_phantom
+
+        scheme = GradientToolsLogic().generateScheme([(1000, 30)], b0Count=3, seed=1)
+        phantom = dwi_phantom(scheme.bvals, scheme.bvecs, shape=(12, 22, 22), spacing=(2.5, 2.5, 3.0),
+                              snr=20.0, seed=9)
+        node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", name)
+        slicer.util.updateVolumeFromArray(node, phantom.dwi)
+        node.SetSpacing(*phantom.spacing)
+        node.SetIJKToRASDirections(-1, 0, 0, 0, -1, 0, 0, 0, 1)
+        node.SetMeasurementFrameMatrix(vtk.vtkMatrix4x4())
+        toRAS = np.array([-1.0, -1.0, 1.0])
+        truth = scheme.bvecs * toRAS
+        flipped = scheme.bvecs * np.array([1.0, -1.0, 1.0]) * toRAS
+        node.SetNumberOfGradients(scheme.n)
+        for i, (g, b) in enumerate(zip(flipped, scheme.bvals)):
+            node.SetDiffusionGradient(i, [float(x) for x in g])
+            node.SetBValue(i, float(b))
+        return node, truth
+
+    def test_GradientTableCheckAndCorrection(self):
+        """The panel's check finds a flipped axis and Apply restores the true table, once; Cancel,
+        another volume and a scene close leave no result (and the node untouched)."""
+        import numpy as np
+
+        self.delayDisplay("Gradient table check and correction")
+        widget = self._enterPanel()
+        section = widget.sections["check"]
+        node, truth = self._flippedPhantomDwi()
+
+        def stored():
+            return np.array([node.GetDiffusionGradient(i) for i in range(node.GetNumberOfGradients())])
+
+        flipped = stored()
+        widget.parameterNode.checkDwiVolume = node
+        createProgressDialog = slicer.util.createProgressDialog
+
+        def cancelledAtOnce(*args, **kwargs):
+            dialog = createProgressDialog(*args, **kwargs)
+            dialog.cancel()  # as if Cancel were pressed before the first report
+            return dialog
+
+        slicer.util.createProgressDialog = cancelledAtOnce
+        try:
+            section.onCheck()
+        finally:
+            slicer.util.createProgressDialog = createProgressDialog
+        self.assertIsNone(section.result)
+        np.testing.assert_array_equal(stored(), flipped)
+
+        section.onCheck()
+        result = section.result
+        self.assertFalse(result.given_is_best)
+        self.assertEqual(result.best, ((0, 1, 2), (1, -1, 1)))
+        self.assertGreaterEqual(widget.ui.checkRankingTable.rowCount, 5)
+        self.assertTrue(widget.ui.checkApplyButton.enabled)
+        section.onApply()
+        np.testing.assert_allclose(stored(), truth, atol=1e-6)
+        self.assertFalse(widget.ui.checkApplyButton.enabled)
+        with self.assertRaises(ValueError):  # the same correction again: refused by the library
+            widget.logic.applyGradientCorrection(node, result)
+        np.testing.assert_allclose(stored(), truth, atol=1e-6)
+
+        other, _ = self._flippedPhantomDwi("another DWI")
+        widget.parameterNode.checkDwiVolume = other
+        self.assertIsNone(section.result)
+        self.assertFalse(widget.ui.checkApplyButton.enabled)
+        section.onCheck()
+        self.assertIsNotNone(section.result)
+        slicer.mrmlScene.Clear(0)
+        self.assertIsNone(section.result)
+        self.assertEqual(widget.ui.checkRankingTable.rowCount, 0)
+        self.delayDisplay("Gradient table check passed")

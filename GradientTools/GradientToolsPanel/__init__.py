@@ -8,6 +8,7 @@ module                                job
 ``GradientMagnitudeSection``          "Gradient magnitude"
 ``GradientOpacitySection``            "Gradient opacity"
 ``DiffusionSchemeSection``            "Diffusion scheme"
+``GradientCheckSection``              "Gradient table check"
 ====================================  ===========================================================
 
 A section computes nothing: it calls the module's logic (GradientToolsLogic), which delegates to

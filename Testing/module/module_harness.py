@@ -185,6 +185,19 @@ class Harness:
         slicer.modules.GradientToolsWidget = self.widget
         return old
 
+    def cancel_after(self, count):
+        """Press Cancel of the last progress dialog at the ``count``-th report (processEvents call);
+        returns the list that gets one entry per report."""
+        reports = []
+
+        def cancel_at_count():
+            reports.append(1)
+            if len(reports) == count:
+                self.dialogs[-1].cancel()
+
+        self.on_events.append(cancel_at_count)
+        return reports
+
     def _process_events(self):
         for callback in list(self.on_events):
             callback()

@@ -356,14 +356,7 @@ def test_long_work_is_modal_and_runs_once(panel, step):
 @pytest.mark.parametrize("after_reports", [1, 3])
 def test_cancel_stops_the_work_and_makes_nothing(panel, step, after_reports):
     button = PREPARE[step](panel)
-    reports = []
-
-    def cancel_after_some_reports():
-        reports.append(1)
-        if len(reports) == after_reports:
-            panel.dialogs[-1].cancel()
-
-    panel.on_events.append(cancel_after_some_reports)
+    reports = panel.cancel_after(after_reports)
     counts = {name: node_count(name) for name in set(MADE_BY.values())}
     button.click()
     assert len(reports) == after_reports, "the work went on after Cancel"

@@ -149,7 +149,7 @@ def test_module_has_the_template_classes(module_tree):
     assert bases["GradientToolsLogic"] == ["ScriptedLoadableModuleLogic"]
     assert bases["GradientToolsTest"] == ["ScriptedLoadableModuleTest"]
     assert parameter_fields(module_tree)[0] == "GradientToolsParameterNode"
-    assert len(panel_classes(module_tree)) == 4, "the widget and one PanelSection per section"
+    assert len(panel_classes(module_tree)) == 5, "the widget and one PanelSection per section"
     test_methods = [f.name for f in found["GradientToolsTest"].body
                     if isinstance(f, ast.FunctionDef) and f.name.startswith("test_")]
     assert len(test_methods) >= 8
@@ -348,10 +348,10 @@ def test_ui_is_well_formed_with_known_custom_widgets(ui_root):
         assert connection.find("sender").text in names and connection.find("receiver").text in names
 
 
-def test_ui_has_the_three_sections(ui_root):
+def test_ui_has_the_four_sections(ui_root):
     sections = [w for w in ui_root.iter("widget") if w.get("class") == "ctkCollapsibleButton"]
     titles = [w.find("property[@name='text']/string").text for w in sections]
-    assert titles == ["Gradient magnitude", "Gradient opacity", "Diffusion scheme"]
+    assert titles == ["Gradient magnitude", "Gradient opacity", "Diffusion scheme", "Gradient table check"]
     classes_in = {w.get("class") for w in ui_root.iter("widget")}
     assert {"qMRMLPlotWidget", "QTableWidget", "qMRMLNodeComboBox"} <= classes_in
     node_combos = [w for w in ui_root.iter("widget") if w.get("class") == "qMRMLNodeComboBox"]
