@@ -2,6 +2,8 @@
 
 * :func:`phantom_case`: a DWI phantom (GradientToolsLib.diffusion.dwi_phantom) with its true table;
 * :func:`oblique_direction`: a rotation (det +1) or rotoreflection (det -1), LPS;
+* :func:`dwi_node`: a vtkMRMLDiffusionWeightedVolumeNode of a phantom with oblique geometry and a
+  measurement frame, its gradients set through the node's own API (slicer-core);
 * :func:`write_nifti_dwi`: a 4-D NIfTI through nibabel (not the library's reader's SimpleITK), the
   affine built from LPS geometry;
 * :func:`write_nrrd_dwi`: a DWI NRRD written by hand, as Slicer writes them (gradient axis first,
@@ -51,6 +53,47 @@ def oblique_direction(handedness: int) -> np.ndarray:
     rx = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(b), -np.sin(b)], [0.0, np.sin(b), np.cos(b)]])
     m = rz @ rx
     return m if handedness > 0 else m @ np.diag([-1.0, 1.0, 1.0])
+
+
+#: a measurement frame (RAS) that is neither the identity nor the image's directions
+MEASUREMENT_FRAME = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def _matrix4(values, spacing=(1.0, 1.0, 1.0)):
+    import vtk
+
+    m = vtk.vtkMatrix4x4()
+    for r in range(3):
+        for c in range(3):
+            m.SetElement(r, c, values[r][c] * spacing[c])
+    return m
+
+
+def measurement_gradients(table_voxel, handedness, frame=MEASUREMENT_FRAME) -> np.ndarray:
+    """A voxel-axis table (N, 3) in the measurement frame of a :func:`dwi_node`, converted here, not
+    by the library: RAS = R v = MF g, so g = MF^T R v (R: the node's IJK-to-RAS rotation)."""
+    rotation = LPS_TO_RAS @ oblique_direction(handedness)
+    return np.asarray(table_voxel) @ (np.asarray(frame).T @ rotation).T
+
+
+def dwi_node(scene, phantom, handedness, table_voxel, name="dwi", frame=MEASUREMENT_FRAME):
+    """(node, gradients as stored): a DWI node of ``phantom`` (a DwiPhantom and its b-values) with an
+    oblique IJK-to-RAS of determinant ``handedness`` and measurement frame ``frame``, whose gradients
+    are ``table_voxel`` (N, 3, voxel axes I, J, K) (:func:`measurement_gradients`)."""
+    import slicer.util
+
+    ph, bvals = phantom
+    node = scene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", name)
+    slicer.util.updateVolumeFromArray(node, ph.dwi)
+    rotation = LPS_TO_RAS @ oblique_direction(handedness)
+    node.SetIJKToRASMatrix(_matrix4(rotation, ph.spacing))
+    node.SetMeasurementFrameMatrix(_matrix4(frame))
+    gradients = measurement_gradients(table_voxel, handedness, frame)
+    node.SetNumberOfGradients(bvals.size)
+    for i, (g, b) in enumerate(zip(gradients, bvals)):
+        node.SetDiffusionGradient(i, [float(x) for x in g])
+        node.SetBValue(i, float(b))
+    return node, gradients
 
 
 def write_nifti_dwi(path, array, spacing, direction_lps, origin_lps=(10.0, -20.0, 5.0)) -> str:

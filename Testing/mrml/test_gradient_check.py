@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 import vtk
-from dwi_files import oblique_direction, phantom_case, write_nrrd_dwi
+from dwi_files import MEASUREMENT_FRAME, dwi_node, oblique_direction, phantom_case, write_nrrd_dwi
 
 slicer = pytest.importorskip("slicer")
 
@@ -37,7 +37,7 @@ except ImportError:
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 CORRUPTION = ((1, 2, 0), (-1, 1, 1))
-FRAME = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # measurement frame, RAS
+FRAME = MEASUREMENT_FRAME  # RAS
 
 
 @pytest.fixture(scope="module")
@@ -45,28 +45,10 @@ def phantom():
     return phantom_case(shape=(12, 22, 22), spacing=(2.5, 2.5, 3.0), snr=20.0, seed=9)
 
 
-def _matrix(values, spacing=(1.0, 1.0, 1.0)):
-    m = vtk.vtkMatrix4x4()
-    for r in range(3):
-        for c in range(3):
-            m.SetElement(r, c, values[r][c] * spacing[c])
-    return m
-
-
 def _dwi_node(scene, phantom, handedness, table_voxel):
     """A DWI node of the phantom: oblique IJK-to-RAS, gradients in FRAME (made here, not by the library)."""
     ph, bvals, _ = phantom
-    node = scene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", "dwi")
-    slicer.util.updateVolumeFromArray(node, ph.dwi)
-    rotation = LPS_TO_RAS @ oblique_direction(handedness)
-    node.SetIJKToRASMatrix(_matrix(rotation, ph.spacing))
-    node.SetMeasurementFrameMatrix(_matrix(FRAME))
-    gradients = table_voxel @ (FRAME.T @ rotation).T  # RAS = R v = MF g  =>  g = MF^T R v
-    node.SetNumberOfGradients(bvals.size)
-    for i, (g, b) in enumerate(zip(gradients, bvals)):
-        node.SetDiffusionGradient(i, [float(x) for x in g])
-        node.SetBValue(i, float(b))
-    return node, gradients
+    return dwi_node(scene, (ph, bvals), handedness, table_voxel, frame=FRAME)
 
 
 @pytest.mark.parametrize("handedness", [1, -1])
