@@ -131,7 +131,8 @@ def scheme_report(scheme: GradientScheme, b0_threshold: float = DEFAULT_B0_THRES
 
     Returns a JSON-serialisable dict: ``volumes``, ``b0`` (count), ``b0_positions``, ``b_max``,
     ``shells`` (list of per-shell reports with ``b``), ``union`` (or None with a single shell)
-    and ``warnings``; non-finite numbers are None.
+    ``nan_b0`` (volumes whose b=0 vector was written as NaN) and ``warnings``; non-finite numbers
+    are None.
     """
     if not isinstance(scheme, GradientScheme):
         raise GradientToolsError("scheme_report needs a GradientScheme")
@@ -157,6 +158,12 @@ def scheme_report(scheme: GradientScheme, b0_threshold: float = DEFAULT_B0_THRES
         report["warnings"].extend(f"union: {w}" for w in report["union"]["warnings"])
     if not shells:
         report["warnings"].append("no diffusion-weighted volumes")
+    nan_b0 = list(getattr(scheme, "nan_b0", ()))
+    report["nan_b0"] = nan_b0
+    if nan_b0:
+        report["warnings"].append(f"{len(nan_b0)} b=0 volume(s) had the vector 'nan nan nan' (volumes "
+                                  f"{', '.join(map(str, nan_b0[:8]))}{', ...' if len(nan_b0) > 8 else ''}): "
+                                  "read as b=0, as converters mean it")
     return report
 
 

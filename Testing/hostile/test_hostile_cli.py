@@ -115,7 +115,8 @@ def _sparse_volume(folder, size=(1024, 1024, 1024)):
 
 def test_a_volume_that_cannot_fit_is_refused_with_the_estimate(tmp_path):
     _sparse_volume(tmp_path)                                   # 2 GB of int16: 10 GB to compute
-    line = assert_refused(tmp_path, ["magnitude", "big.nhdr", "out.nrrd"], "memory",
+    # NIfTI output is written from memory whatever the input (a raw NRRD output could stream)
+    line = assert_refused(tmp_path, ["magnitude", "big.nhdr", "out.nii"], "memory",
                           limit_bytes=3 * 1024 ** 3)
     assert "needs about" in line and "GB" in line
 
@@ -134,6 +135,42 @@ def test_scheme_counts_beyond_the_limits_are_refused_at_once(tmp_path, args, mes
 def test_help_states_the_direction_limit():
     code, out, _ = run_cli("scheme", "--help")
     assert code == 0 and "at most 1000 directions" in " ".join(out.split())
+
+
+# -------------------------------------------------------------------- gradient tables
+@pytest.mark.parametrize("files, message", [
+    ({"t.bval": "0 1e308 1000", "t.bvec": "0 1 0\n0 0 1\n0 0 0"}, "above 1e+06"),
+    ({"t.bval": "0 1000 1000", "t.bvec": "0 nan 0\n0 0 1\n0 0 0"}, "gradient vector is not a number"),
+    ({"t.bval": "0 nan 1000", "t.bvec": "0 1 0\n0 0 1\n0 0 0"}, "not a number"),
+    ({"t.bval": "0 1000 1000", "t.bvec": "0 1e300 0\n0 0 1\n0 0 0"}, "not a direction"),
+    ({"t.dvs": "[directions=0]\nCoordinateSystem = xyz\n"}, "1 to 100000 directions"),
+    ({"t.dvs": "[directions=99999999999999999999]\nVector[0] = (1, 0, 0)\n"}, "1 to 100000 directions"),
+])
+@pytest.mark.parametrize("command", ["stats", "convert"])
+def test_hostile_tables_are_refused(tmp_path, files, message, command):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text + "\n")
+    args = [command, *sorted(files), "--b-max", "1000"]
+    if command == "convert":
+        args += ["--format", "mrtrix", "--output", "out"]
+    assert_refused(tmp_path, args, message)
+
+
+def test_nan_vectors_of_b0_volumes_are_read_as_b0_with_a_warning(tmp_path):
+    (tmp_path / "t.bval").write_text("0 1000 1000 1000\n")
+    (tmp_path / "t.bvec").write_text("nan 1 0 0\nnan 0 1 0\nnan 0 0 1\n")
+    code, out, err = run_cli("stats", str(tmp_path / "t.bvec"), str(tmp_path / "t.bval"))
+    assert code == 0 and "nan nan nan" in out and "volumes 0" in out, (out, err)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--shell", "30:10"], "count as b=0"),
+    (["--shell", "1e-300:10"], "count as b=0"),
+    (["--shell", "2e6:10"], "above"),
+    (["--shell", "1000:10", "--shell", "1050:10"], "50 s/mm^2 apart"),
+])
+def test_shells_that_are_not_shells_are_refused(tmp_path, args, message):
+    assert_refused(tmp_path, ["scheme", *args, "--output", "s"], message)
 
 
 # -------------------------------------------------------------------- signals and pipes
