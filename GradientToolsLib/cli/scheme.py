@@ -111,15 +111,19 @@ def _fixed_directions(args, shells, design_frame: str, reference, volumes):
     if given.frame != design_frame:
         given = given.with_frame(design_frame) if args.keep_vectors else \
             convert_frame(given, design_frame, reference=reference)
-    fixed = {}
+    fixed, source = {}, {}
     for b, idx in given.shell_indices().items():
-        match = [s for s in shells if abs(s - b) <= DEFAULT_SHELL_TOLERANCE]
-        if not match:
-            raise GradientToolsError(f"{args.fixed[0]}: shell b={b} matches no --shell")
-        if len(idx) > shells[match[0]]:
-            raise GradientToolsError(f"{args.fixed[0]}: {len(idx)} fixed directions at b={b} "
-                                     f"but the shell has only {shells[match[0]]}")
-        fixed[match[0]] = given.bvecs[idx]
+        nearest = min(shells, key=lambda s: abs(s - b))
+        if abs(nearest - b) > DEFAULT_SHELL_TOLERANCE:
+            raise GradientToolsError(f"{args.fixed[0]}: shell b={b:g} matches no --shell (the nearest is "
+                                     f"b={nearest:g})")
+        if nearest in fixed:
+            raise GradientToolsError(f"{args.fixed[0]}: fixed shells b={source[nearest]:g} and b={b:g} both "
+                                     f"match --shell b={nearest:g}; give each its own shell")
+        if len(idx) > shells[nearest]:
+            raise GradientToolsError(f"{args.fixed[0]}: {len(idx)} fixed directions at b={b:g} "
+                                     f"but the shell has only {shells[nearest]}")
+        fixed[nearest], source[nearest] = given.bvecs[idx], b
     return fixed
 
 

@@ -70,6 +70,24 @@ def _excess(v: np.ndarray, bounds, union_optimum: float, shell_optima) -> List[f
     return out
 
 
+def _check_distinct(fixed_arrays) -> None:
+    """The joint repulsion counts every pair of directions of every shell (antipodes included), so
+    two fixed directions on one axis make its energy infinite: refuse them, naming both."""
+    labels = [(s, i) for s, f in enumerate(fixed_arrays) for i in range(f.shape[0])]
+    if len(labels) < 2:
+        return
+    every = np.concatenate(fixed_arrays)
+    cosine = np.abs(every @ every.T)
+    np.fill_diagonal(cosine, 0.0)
+    if cosine.max() > 1.0 - 1e-9:
+        a, b = sorted(np.unravel_index(int(np.argmax(cosine)), cosine.shape))
+        (sa, ia), (sb, ib) = labels[a], labels[b]
+        raise GradientToolsError(
+            f"fixed direction {ia} of shell {sa} and fixed direction {ib} of shell {sb} lie on one axis "
+            "(equal or opposite): the directions of all shells repel each other, so each axis can be "
+            "used once; drop the repeat, or design the shells one at a time")
+
+
 def joint_shell_directions(counts, seed: Optional[int] = None, restarts: int = 4, fixed=None,
                            balance: bool = True, progress=None):
     """Jointly optimised directions for shells of the given sizes.
@@ -107,6 +125,7 @@ def joint_shell_directions(counts, seed: Optional[int] = None, restarts: int = 4
     for f, c in zip(fixed_arrays, counts):
         if f.shape[0] > c:
             raise GradientToolsError(f"{f.shape[0]} fixed directions in a shell of {c}")
+    _check_distinct(fixed_arrays)
     movable = np.concatenate([np.arange(c) >= f.shape[0] for f, c in zip(fixed_arrays, counts)])
     movable_arg = None if movable.all() else movable
     bounds = np.cumsum([0] + counts)
@@ -307,7 +326,7 @@ def generate_scheme(shells, b0_count: int = 6, b0_placement: str = "interleaved"
     if ordering not in ("robust", "none"):
         raise GradientToolsError(f"ordering must be 'robust' or 'none', not {ordering!r}")
     n_weighted = int(sum(shells.values()))
-    b0_count = int(b0_count)
+    b0_count = check_int(b0_count, "b0 count", minimum=0)
     end = int(bool(b0_end) and b0_count > 0)
     if b0_head is not None:
         head = int(b0_head)

@@ -96,5 +96,5 @@ def parse_shells(spec: ShellSpec) -> Shells:
 
 def format_shells(shells) -> str:
     """Inverse of :func:`parse_shells`: "b:count, b:count"."""
-    items = shells.items() if isinstance(shells, Mapping) else shells
+    items = shells.items() if isinstance(shells, Mapping) else parse_shells(shells)
     return ", ".join(f"{float(b):g}:{int(n)}" for b, n in items)

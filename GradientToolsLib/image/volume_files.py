@@ -19,9 +19,12 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import re
 import struct
 import zlib
 from typing import Dict, List, Optional, Tuple
+
+import numpy as np
 
 from ..errors import GradientToolsError
 
@@ -197,10 +200,48 @@ def _nrrd_data_files(path: str, fields: Dict[str, str]) -> List[str]:
     return [name if os.path.isabs(name) else os.path.join(folder, name) for name in names]
 
 
+def _check_axes(path: str, vectors: List[List[float]], field: str) -> None:
+    """The voxel axes a header declares must span 3-D space: no zero-length axis, no two parallel."""
+    if len(vectors) < 2 or any(len(v) != len(vectors[0]) for v in vectors):
+        return
+    matrix = np.array(vectors, dtype=np.float64)
+    if not np.all(np.isfinite(matrix)):
+        raise GradientToolsError(f"{path}: its {field} holds a value that is not a finite number")
+    lengths = np.linalg.norm(matrix, axis=1)
+    if np.any(lengths == 0):
+        axis = int(np.flatnonzero(lengths == 0)[0])
+        raise GradientToolsError(f"{path}: voxel axis {axis} has zero length in its {field} (a voxel "
+                                 "cannot have size 0)")
+    unit = matrix / lengths[:, None]
+    if matrix.shape[0] == matrix.shape[1] and abs(np.linalg.det(unit)) < 1e-6:
+        raise GradientToolsError(f"{path}: its {field} are not independent (two voxel axes point the "
+                                 "same way), so the voxels have no volume")
+
+
+def _numbers(text: str) -> List[float]:
+    """The numbers of a header field ([] when one of them is not a number: the reader says why)."""
+    try:
+        return [float(v) for v in text.split()]
+    except ValueError:
+        return []
+
+
+def _nrrd_vectors(text: str) -> List[List[float]]:
+    vectors = []
+    for group in re.findall(r"\(([^)]*)\)", text):
+        with contextlib.suppress(ValueError):
+            vectors.append([float(v) for v in group.split(",")])
+    return vectors
+
+
 def _check_nrrd(path: str) -> None:
     fields, offset = _nrrd_header(path)
     if not fields:
         return
+    if "space directions" in fields:
+        _check_axes(path, _nrrd_vectors(fields["space directions"]), "space directions")
+    if any(h == 0 for h in _numbers(fields.get("spacings", ""))):
+        raise GradientToolsError(f"{path}: its spacings give a voxel axis zero length")
     encoding = fields.get("encoding", "").lower()
     item = next((size for size, names in _NRRD_TYPES.items() if fields.get("type", "").lower() in names),
                 None)
@@ -268,6 +309,12 @@ def _meta_data_files(path: str, fields: Dict[str, str]) -> List[str]:
 
 def _check_meta(path: str) -> None:
     fields, offset = _meta_header(path)
+    if any(h == 0 for h in _numbers(fields.get("elementspacing", ""))):
+        raise GradientToolsError(f"{path}: its ElementSpacing gives a voxel axis zero length")
+    matrix = _numbers(fields.get("transformmatrix", ""))
+    n = int(round(len(matrix) ** 0.5))
+    if matrix and n * n == len(matrix):
+        _check_axes(path, [matrix[i * n:(i + 1) * n] for i in range(n)], "TransformMatrix")
     if "dimsize" not in fields or "elementtype" not in fields:
         return
     try:

@@ -200,3 +200,101 @@ def test_output_piped_to_head_still_finishes(tmp_path):
     done = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True)
     assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / "s.b").is_file()
+
+
+# -------------------------------------------------------------------- geometry
+def _nrrd_header(path, extra):
+    path.write_text("NRRD0004\ntype: short\ndimension: 3\nsizes: 4 5 6\nencoding: raw\nendian: little\n"
+                    f"{extra}\ndata file: {path.stem}.raw\n")
+    (path.parent / f"{path.stem}.raw").write_bytes(bytes(2 * 4 * 5 * 6))
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("space: left-posterior-superior\nspace directions: (1,0,0) (0,0,0) (0,0,1)", "zero length"),
+    ("space: left-posterior-superior\nspace directions: (1,0,0) (2,0,0) (0,0,1)", "not independent"),
+    ("spacings: 1 0 1", "zero length"),
+])
+@pytest.mark.parametrize("command", ["magnitude", "opacity"])
+def test_singular_voxel_axes_are_refused_in_words(tmp_path, extra, message, command):
+    _nrrd_header(tmp_path / "in.nhdr", extra)
+    args = [command, "in.nhdr"] + (["out.nrrd"] if command == "magnitude" else [])
+    line = assert_refused(tmp_path, args, message)
+    assert "in.nhdr" in line and "Refusing" not in line
+
+
+def test_singular_metaimage_matrix_is_refused(tmp_path):
+    (tmp_path / "in.mhd").write_text("ObjectType = Image\nNDims = 3\nDimSize = 4 5 6\n"
+                                     "ElementType = MET_SHORT\nTransformMatrix = 1 0 0 1 0 0 0 0 1\n"
+                                     "ElementDataFile = in.raw\n")
+    (tmp_path / "in.raw").write_bytes(bytes(2 * 4 * 5 * 6))
+    assert_refused(tmp_path, ["opacity", "in.mhd"], "not independent")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"spacing": (0.9, 0.8, 2.5)}, "spacing"),
+    ({"origin": (0.0, 3.0, 0.0)}, "origin"),
+    ({"direction": (0, 1, 0, 1, 0, 0, 0, 0, 1)}, "direction"),
+])
+def test_a_mask_on_another_grid_is_refused(ct, change, message):
+    folder, array = ct
+    mask = sitk.GetImageFromArray((array > 100).astype(np.uint8))
+    mask.SetSpacing(change.get("spacing", (0.9, 0.8, 2.0)))
+    mask.SetOrigin(change.get("origin", (0.0, 0.0, 0.0)))
+    mask.SetDirection(change.get("direction", (1, 0, 0, 0, 1, 0, 0, 0, 1)))
+    sitk.WriteImage(mask, str(folder / "mask.nrrd"))
+    line = assert_refused(folder, ["opacity", "in.nrrd", "--mask", "mask.nrrd", "--output", "o.vp.json"],
+                          message)
+    assert "resample" in line
+
+
+def test_a_gradient_beyond_float32_is_refused(tmp_path):
+    write(tmp_path / "in.nrrd", np.where(np.indices((6, 6, 6)).sum(0) % 2 == 0, 1e308, -1e308))
+    assert_refused(tmp_path, ["magnitude", "in.nrrd", "out.nrrd"], "float32's range")
+
+
+def test_an_empty_output_path_is_refused(ct):
+    assert_refused(ct[0], ["magnitude", "in.nrrd", ""], "empty")
+
+
+# -------------------------------------------------------------------- fixed directions
+def _fixed(folder, bvals, vectors):
+    (folder / "f.bval").write_text(" ".join(map(str, bvals)) + "\n")
+    (folder / "f.bvec").write_text("\n".join(" ".join(map(str, row)) for row in np.array(vectors).T) + "\n")
+
+
+@pytest.mark.parametrize("bvals, vectors, shells, message", [
+    ([0, 950, 1060], [[0, 0, 0], [1, 0, 0], [0, 1, 0]], ["1000:10", "1200:10"], "both match"),
+    ([0, 1000, 1150], [[0, 0, 0], [1, 0, 0], [-1, 0, 0]], ["1000:10", "1200:10"], "one axis"),
+    ([0, 1700], [[0, 0, 0], [1, 0, 0]], ["1000:10", "1200:10"], "nearest is b=1200"),
+])
+def test_fixed_directions_that_cannot_be_kept_are_refused(tmp_path, bvals, vectors, shells, message):
+    _fixed(tmp_path, bvals, vectors)
+    args = ["scheme", *sum((["--shell", s] for s in shells), []), "--fixed", "f.bvec", "f.bval",
+            "--output", "out"]
+    assert_refused(tmp_path, args, message)
+
+
+def test_fixed_directions_go_to_the_nearest_shell(tmp_path):
+    # b=1090 is within the tolerance of both 1000 and 1150: it belongs to the nearer one
+    _fixed(tmp_path, [0, 1090], [[0, 0, 0], [0, 0.6, 0.8]])
+    code, _, err = run_cli("scheme", "--shell", "1000:8", "--shell", "1150:8", "--fixed",
+                           str(tmp_path / "f.bvec"), str(tmp_path / "f.bval"), "--seed", "1",
+                           "--output", str(tmp_path / "out"))
+    assert code == 0, err
+    bvals = np.loadtxt(tmp_path / "out.bval")
+    bvecs = np.loadtxt(tmp_path / "out.bvec").T
+    kept = np.flatnonzero(np.abs(bvecs @ [0, 0.6, 0.8]) > 1 - 1e-6)
+    assert len(kept) == 1 and bvals[kept[0]] == 1150
+
+
+# -------------------------------------------------------------------- concurrent runs
+def test_two_runs_writing_one_prefix_never_mix_their_pairs(tmp_path):
+    runs = [subprocess.Popen([sys.executable, "-m", "GradientToolsLib", "scheme", "--shell", f"1000:{n}",
+                              "--seed", "1", "--output", "s"], cwd=tmp_path, stderr=subprocess.PIPE)
+            for n in (40, 41, 42, 43)]
+    for run in runs:
+        assert run.wait(timeout=300) == 0, run.stderr.read()
+    bvals = np.loadtxt(tmp_path / "s.bval")
+    bvecs = np.loadtxt(tmp_path / "s.bvec")
+    assert bvecs.shape == (3, bvals.size)                       # one run's pair, not a mix
+    assert sorted(os.listdir(tmp_path)) == ["s.bval", "s.bvec"]
