@@ -3,13 +3,11 @@ vendor options, the reference image, frame errors and warnings on the command li
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import textwrap
-import warnings
-from typing import Iterator, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
+from .._shared.files import refuse_overwriting_inputs
 from ..errors import GradientToolsError
 
 
@@ -109,24 +107,10 @@ def output_paths(prefix: str, fmt: str) -> List[str]:
 
 
 def check_outputs_are_not_inputs(outputs: Sequence[str], inputs: Sequence[str]) -> None:
-    """Inputs are never overwritten."""
-    given = {os.path.realpath(p) for p in inputs if os.path.exists(p)}
-    for name in list(inputs):  # an FSL prefix names two files
-        for suffix in (".bval", ".bvec", ".bvals", ".bvecs"):
-            if os.path.exists(name + suffix):
-                given.add(os.path.realpath(name + suffix))
-    for path in outputs:
-        if os.path.realpath(path) in given:
-            raise GradientToolsError(f"{path}: the output would overwrite an input; choose another --output")
+    """Inputs are never overwritten: an FSL prefix among the inputs names its .bval/.bvec files."""
+    files = [p for p in inputs if os.path.exists(p)]
+    for name in inputs:
+        files += [name + s for s in (".bval", ".bvec", ".bvals", ".bvecs") if os.path.exists(name + s)]
+    refuse_overwriting_inputs(outputs, files)
 
 
-@contextlib.contextmanager
-def warnings_to_stderr(command: str) -> Iterator[None]:
-    """Library warnings as ``gradienttools CMD: warning: ...`` lines (no file and line numbers)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for w in caught:
-                sys.stderr.write(f"gradienttools {command}: warning: {w.message}\n")

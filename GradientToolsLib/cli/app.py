@@ -9,6 +9,8 @@ from .scheme import _non_negative_int
 NAME = "app"
 ORDER = 60
 HELP = "serve the GradientTools page (3D view rendered by Slicer's core) to a browser"
+#: a server writes its downloads while it runs: not grouped into one publication at exit
+PUBLISH_TOGETHER = False
 DESCRIPTION = """\
 Serve one page with a 3D view rendered by Slicer's own volume-rendering pipeline (slicer-core and
 trame-slicer, offscreen) and the panel's sections: load a volume, gradient magnitude, gradient

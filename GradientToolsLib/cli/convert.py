@@ -11,7 +11,6 @@ from ._schemes import (
     load_reference,
     output_paths,
     read_input,
-    warnings_to_stderr,
 )
 
 NAME = "convert"
@@ -72,10 +71,9 @@ def run(args) -> int:
     reference, volumes = load_reference(args.reference)
     scheme = read_input(args.files, args)
     check_reference_volumes(args.reference, volumes, scheme)
-    with warnings_to_stderr(NAME):
-        paths = write_scheme(scheme, args.output, args.format, args.comment or "gradienttools convert",
-                             reference=reference, keep_vectors=args.keep_vectors, space=args.space,
-                             ge_base=args.ge_base)
+    paths = write_scheme(scheme, args.output, args.format, args.comment or "gradienttools convert",
+                         reference=reference, keep_vectors=args.keep_vectors, space=args.space,
+                         ge_base=args.ge_base)
     target = FORMAT_FRAMES[args.format]
     kept = bool(args.keep_vectors and scheme.frame != target)
     if args.json:

@@ -107,14 +107,14 @@ def _report_lines(result, table, summary: str, written) -> list:
 
 def run(args) -> int:
     import json
-    import os
     import warnings
 
-    from .._shared.files import check_output_folder
+    from .._shared.files import check_output_folder, refuse_overwriting_inputs
     from ..diffusion.gradcheck import candidate_matrix, check_gradient_table
     from ..diffusion.gradcheck.check import DEFAULT_SEEDS
     from ..diffusion.gradcheck.tables import describe_b, output_paths, write_corrected
     from ..errors import GradientToolsError
+    from ..image.volume_files import data_files
     from ..image.volume_io import read_dwi
     from ..progress import TextProgressBar
 
@@ -128,9 +128,9 @@ def run(args) -> int:
     if table.bvals.size != dwi.array.shape[3]:
         raise GradientToolsError(f"{table.source}: {table.bvals.size} volumes in the table but "
                                  f"{dwi.array.shape[3]} in {args.dwi}")
-    inputs = {os.path.abspath(p) for p in [args.dwi, table.source, *args.files]}
-    if args.output is not None and inputs & {os.path.abspath(p) for p in output_paths(table, args.output)}:
-        raise GradientToolsError("--output would overwrite an input file; choose another prefix")
+    if args.output is not None:
+        inputs = [*data_files(args.dwi), table.source, *args.files]
+        refuse_overwriting_inputs(output_paths(table, args.output), inputs)
     mask = _mask(args.mask, dwi) if args.mask else None
     voxel = table.to_voxel(dwi.direction)
     with TextProgressBar("gradcheck") as bar, warnings.catch_warnings():

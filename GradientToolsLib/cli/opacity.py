@@ -77,7 +77,7 @@ def run(args) -> int:
     from ..figures import save_histogram_plot
     from ..image.opacity import suggest_gradient_opacity
     from ..image.presets import choose_preset, preset_functions
-    from ..image.volume_io import read_volume
+    from ..image.volume_io import check_same_grid, read_volume
     from ..image.volume_property import write_volume_property
 
     if args.output:
@@ -88,9 +88,7 @@ def run(args) -> int:
     mask = None
     if args.mask:
         mask_volume = read_volume(args.mask)
-        if mask_volume.array.shape != volume.array.shape:
-            raise GradientToolsError(
-                f"mask shape {mask_volume.array.shape} differs from the volume's {volume.array.shape}")
+        check_same_grid(volume, mask_volume, f"--mask {args.mask}")
         mask = mask_volume.array != 0
     with TextProgressBar(NAME) as bar:
         suggestion = suggest_gradient_opacity(volume.array, volume.spacing, mask=mask,

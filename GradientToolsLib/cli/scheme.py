@@ -18,7 +18,6 @@ from ._schemes import (
     load_reference,
     output_paths,
     read_input,
-    warnings_to_stderr,
 )
 
 NAME = "scheme"
@@ -68,10 +67,12 @@ _positive_int = int_at_least(1)
 
 
 def add_arguments(parser) -> None:
+    from ..diffusion.electrostatic import LIMIT_REASON, MAX_DIRECTIONS
     from ..diffusion.formats import FORMATS
 
     parser.add_argument("--shell", action="append", type=_shell_argument, required=True, metavar="B:N",
-                        help="a shell of N directions at b = B s/mm^2 (repeatable)")
+                        help="a shell of N directions at b = B s/mm^2 (repeatable; at most "
+                             f"{MAX_DIRECTIONS} directions in all: {LIMIT_REASON})")
     parser.add_argument("--b0", type=_non_negative_int, default=1, metavar="K",
                         help="number of b=0 volumes (default: %(default)s)")
     layout = parser.add_mutually_exclusive_group()
@@ -110,23 +111,29 @@ def _fixed_directions(args, shells, design_frame: str, reference, volumes):
     if given.frame != design_frame:
         given = given.with_frame(design_frame) if args.keep_vectors else \
             convert_frame(given, design_frame, reference=reference)
-    fixed = {}
+    fixed, source = {}, {}
     for b, idx in given.shell_indices().items():
-        match = [s for s in shells if abs(s - b) <= DEFAULT_SHELL_TOLERANCE]
-        if not match:
-            raise GradientToolsError(f"{args.fixed[0]}: shell b={b} matches no --shell")
-        if len(idx) > shells[match[0]]:
-            raise GradientToolsError(f"{args.fixed[0]}: {len(idx)} fixed directions at b={b} "
-                                     f"but the shell has only {shells[match[0]]}")
-        fixed[match[0]] = given.bvecs[idx]
+        nearest = min(shells, key=lambda s: abs(s - b))
+        if abs(nearest - b) > DEFAULT_SHELL_TOLERANCE:
+            raise GradientToolsError(f"{args.fixed[0]}: shell b={b:g} matches no --shell (the nearest is "
+                                     f"b={nearest:g})")
+        if nearest in fixed:
+            raise GradientToolsError(f"{args.fixed[0]}: fixed shells b={source[nearest]:g} and b={b:g} both "
+                                     f"match --shell b={nearest:g}; give each its own shell")
+        if len(idx) > shells[nearest]:
+            raise GradientToolsError(f"{args.fixed[0]}: {len(idx)} fixed directions at b={b:g} "
+                                     f"but the shell has only {shells[nearest]}")
+        fixed[nearest], source[nearest] = given.bvecs[idx], b
     return fixed
 
 
 def run(args) -> int:
     import json
 
+    from .._shared.validate import check_int
+    from ..diffusion.electrostatic import check_direction_count
     from ..diffusion.formats import FORMAT_FRAMES
-    from ..diffusion.multishell import multishell_scheme
+    from ..diffusion.multishell import MAX_B0, multishell_scheme
     from ..diffusion.order import place_b0
     from ..diffusion.report import format_report, scheme_report
     from ..diffusion.writers import write_scheme
@@ -136,6 +143,9 @@ def run(args) -> int:
         if b in shells:
             raise GradientToolsError(f"shell b={b:g} given twice")
         shells[b] = n
+    # the limits first: everything after them may allocate per volume or per direction
+    check_direction_count(sum(shells.values()), "the number of diffusion-weighted directions")
+    check_int(args.b0, "--b0", minimum=0, maximum=MAX_B0)
     check_output_folder(args.output)  # before minutes of optimisation
     check_outputs_are_not_inputs(output_paths(args.output, args.format), args.fixed or [])
     place_b0(sum(shells.values()), args.b0, args.b0_every, head=args.b0_head, end=args.b0_end,
@@ -149,9 +159,8 @@ def run(args) -> int:
                                    order=args.order, polarity=args.polarity, fixed=fixed,
                                    restarts=args.restarts, progress=bar, b0_head=args.b0_head,
                                    b0_end=args.b0_end, b0_spread=args.b0_spread, frame=design_frame)
-    with warnings_to_stderr(NAME):
-        paths = write_scheme(scheme, args.output, args.format, reference=reference,
-                             comment="gradienttools scheme " + " ".join(f"{b:g}:{n}" for b, n in args.shell))
+    paths = write_scheme(scheme, args.output, args.format, reference=reference,
+                         comment="gradienttools scheme " + " ".join(f"{b:g}:{n}" for b, n in args.shell))
     report = scheme_report(scheme)
     if args.json:
         print(json.dumps({"written": paths, "frame": target, "designed_in": design_frame, "report": report},

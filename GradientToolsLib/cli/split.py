@@ -13,7 +13,6 @@ from ._schemes import (
     load_reference,
     output_paths,
     read_input,
-    warnings_to_stderr,
 )
 
 NAME = "split"
@@ -68,11 +67,10 @@ def run(args) -> int:
     parts = [scheme.subset(indices) for indices in groups]
     written = []
     try:
-        with warnings_to_stderr(NAME):
-            for k, (prefix, part) in enumerate(zip(prefixes, parts)):
-                comment = f"gradienttools split: part {k + 1} of {args.parts}"
-                written.append(write_scheme(part, prefix, fmt, comment, reference=reference,
-                                            keep_vectors=args.keep_vectors))
+        for k, (prefix, part) in enumerate(zip(prefixes, parts)):
+            comment = f"gradienttools split: part {k + 1} of {args.parts}"
+            written.append(write_scheme(part, prefix, fmt, comment, reference=reference,
+                                        keep_vectors=args.keep_vectors))
     except BaseException:
         import os
 

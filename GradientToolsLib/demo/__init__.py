@@ -18,6 +18,11 @@ def sections():
     return sorted(found, key=lambda m: getattr(m, "ORDER", 100))
 
 
+def section_names() -> List[str]:
+    """Names of the demo sections, in the order they run."""
+    return [module.__name__.rsplit(".", 1)[-1] for module in sections()]
+
+
 def run_demo(output_dir: str, only: Optional[Sequence[str]] = None) -> List[str]:
     written: List[str] = []
     for module in sections():

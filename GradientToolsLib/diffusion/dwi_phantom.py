@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._shared.validate import check_spacing
+from .._shared.validate import check_positive, check_seed, check_spacing
 from ..errors import GradientToolsError
 
 #: diffusivities, mm^2/s
@@ -127,6 +127,8 @@ def dwi_phantom(bvals: Sequence[float], bvecs, *, shape: Sequence[int] = (24, 40
     DwiPhantom
     """
     spacing = check_spacing(spacing)
+    snr, scale = check_positive(snr, "snr"), check_positive(scale, "scale")
+    seed = check_seed(seed)
     shape = tuple(int(n) for n in shape)
     if len(shape) != 3 or min(shape) < 1:
         raise GradientToolsError(f"shape must be three positive integers (K, J, I), got {shape!r}")

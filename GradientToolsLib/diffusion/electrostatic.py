@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 
 from .._shared.threads import single_blas_thread
+from .._shared.validate import check_int, check_positive, check_seed
 from ..errors import GradientToolsError
 from ..progress import report
 from .optimizer import (
@@ -49,6 +50,10 @@ _RESTARTS_HOPPING = 48
 #: pair-matrix elements per stack
 _MAX_BATCH = 8
 _BATCH_ELEMENTS = 32768
+#: the most directions one optimisation takes: its pair matrices grow as N^2 and its time about as
+#: N^3 with the restarts it needs
+MAX_DIRECTIONS = 1000
+LIMIT_REASON = "the optimizer's time grows about as N^3; 1000 directions take minutes here"
 
 
 def _start(k: int, n: int, rng: np.random.Generator, best: Optional[np.ndarray], hop: float):
@@ -147,6 +152,16 @@ def _search(n, fixed_v, rng, restarts, confirm, gtol, progress):
     return best_v
 
 
+def check_direction_count(n, name: str = "the number of directions") -> int:
+    """An integer from 1 to :data:`MAX_DIRECTIONS` (the optimizer's limit), or an error saying why."""
+    count = check_int(n, name, minimum=1)
+    if count > MAX_DIRECTIONS:
+        raise GradientToolsError(
+            f"{count} directions is more than the optimizer can do (at most {MAX_DIRECTIONS}: "
+            f"{LIMIT_REASON})")
+    return count
+
+
 def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: Optional[int] = None,
                              confirm: int = 4, fixed=None, gtol: float = 1e-8, progress=None) -> np.ndarray:
     """n diffusion directions minimising the antipodal Coulomb energy E_full.
@@ -182,15 +197,11 @@ def electrostatic_directions(n: int, seed: Optional[int] = None, restarts: Optio
     ndarray, shape (n, 3), float64
         Unit vectors. Antipodal signs are arbitrary (see :mod:`scheme_order` for polarity).
     """
-    try:
-        n = int(n)
-        restarts = default_restarts(n) if restarts is None else int(restarts)
-    except (TypeError, ValueError):
-        raise GradientToolsError("n and restarts must be integers") from None
-    if n < 1:
-        raise GradientToolsError(f"the number of directions must be at least 1, got {n}")
-    if restarts < 1:
-        raise GradientToolsError(f"restarts must be at least 1, got {restarts}")
+    n = check_direction_count(n)
+    restarts = default_restarts(n) if restarts is None else check_int(restarts, "restarts", minimum=1)
+    confirm = check_int(confirm, "confirm", minimum=0)
+    gtol = check_positive(gtol, "gtol")
+    seed = check_seed(seed)
     fixed_v = np.zeros((0, 3)) if fixed is None else as_unit(fixed, "fixed directions")
     n_fixed = fixed_v.shape[0]
     if n_fixed > n:

@@ -104,8 +104,9 @@ def read_text(path: str) -> str:
         return raw.decode("latin-1")
 
 
-def numeric_rows(path: str, text: str, comment: str = "#") -> List[List[float]]:
-    """Non-empty, non-comment lines split on whitespace or commas, as floats."""
+def numeric_rows(path: str, text: str, comment: str = "#", allow_nan: bool = False) -> List[List[float]]:
+    """Non-empty, non-comment lines split on whitespace or commas, as floats (NaN allowed when
+    ``allow_nan``: the b=0 vectors some converters write; the scheme decides what they mean)."""
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split(comment, 1)[0].strip() if comment else line.strip()
@@ -117,8 +118,11 @@ def numeric_rows(path: str, text: str, comment: str = "#") -> List[List[float]]:
         except ValueError:
             bad = next(f for f in fields if not _is_float(f))
             raise GradientToolsError(f"{path}: line {number}: non-numeric value {bad!r}") from None
-        if not all(np.isfinite(values)):
-            raise GradientToolsError(f"{path}: line {number}: non-finite value")
+        values_array = np.asarray(values)
+        if np.any(np.isinf(values_array)):
+            raise GradientToolsError(f"{path}: line {number}: a value is infinite or too large for a number")
+        if not allow_nan and np.any(np.isnan(values_array)):
+            raise GradientToolsError(f"{path}: line {number}: a value is not a number (nan)")
         rows.append(values)
     if not rows:
         raise GradientToolsError(f"{path}: no numbers found (empty file?)")
@@ -133,8 +137,18 @@ def _is_float(text: str) -> bool:
     return True
 
 
+def vector_norms(path: str, vectors: np.ndarray) -> np.ndarray:
+    """Lengths of the rows of ``vectors``; a component beyond 1e6 (whose square would overflow, and
+    which no gradient table holds) is refused naming the vector."""
+    huge = np.any(np.abs(vectors) > 1e6, axis=1)
+    if np.any(huge):
+        i = int(np.flatnonzero(huge)[0])
+        raise GradientToolsError(f"{path}: vector {i} ({vectors[i].tolist()}) is not a direction")
+    return np.linalg.norm(vectors, axis=1)
+
+
 def check_unit(path: str, vectors: np.ndarray, tolerance: float = 1e-2) -> None:
-    norms = np.linalg.norm(vectors, axis=1)
+    norms = vector_norms(path, vectors)
     bad = (norms > 1e-6) & (np.abs(norms - 1.0) > tolerance)
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])

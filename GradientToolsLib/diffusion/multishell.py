@@ -16,9 +16,10 @@ from typing import List, Mapping, Optional
 import numpy as np
 
 from .._shared.threads import single_blas_thread
+from .._shared.validate import check_int, check_seed
 from ..errors import GradientToolsError
 from ..progress import ProgressCallback, report, scaled
-from .electrostatic import electrostatic_directions
+from .electrostatic import check_direction_count, electrostatic_directions
 from .energy import energy
 from .optimizer import optimize_directions
 from .order import canonical_signs, greedy_order, interleave_slots, optimize_polarity, place_b0
@@ -26,6 +27,8 @@ from .scheme import GradientScheme
 from .shells import parse_shells
 from .sphere import as_unit, random_directions
 
+#: the most b=0 volumes of a scheme (more is not an acquisition but a typo)
+MAX_B0 = 1000
 #: stop balancing once every relative excess (union and shells) is below this
 _BALANCED = 0.0015
 
@@ -67,6 +70,24 @@ def _excess(v: np.ndarray, bounds, union_optimum: float, shell_optima) -> List[f
     return out
 
 
+def _check_distinct(fixed_arrays) -> None:
+    """The joint repulsion counts every pair of directions of every shell (antipodes included), so
+    two fixed directions on one axis make its energy infinite: refuse them, naming both."""
+    labels = [(s, i) for s, f in enumerate(fixed_arrays) for i in range(f.shape[0])]
+    if len(labels) < 2:
+        return
+    every = np.concatenate(fixed_arrays)
+    cosine = np.abs(every @ every.T)
+    np.fill_diagonal(cosine, 0.0)
+    if cosine.max() > 1.0 - 1e-9:
+        a, b = sorted(np.unravel_index(int(np.argmax(cosine)), cosine.shape))
+        (sa, ia), (sb, ib) = labels[a], labels[b]
+        raise GradientToolsError(
+            f"fixed direction {ia} of shell {sa} and fixed direction {ib} of shell {sb} lie on one axis "
+            "(equal or opposite): the directions of all shells repel each other, so each axis can be "
+            "used once; drop the repeat, or design the shells one at a time")
+
+
 def joint_shell_directions(counts, seed: Optional[int] = None, restarts: int = 4, fixed=None,
                            balance: bool = True, progress=None):
     """Jointly optimised directions for shells of the given sizes.
@@ -104,6 +125,7 @@ def joint_shell_directions(counts, seed: Optional[int] = None, restarts: int = 4
     for f, c in zip(fixed_arrays, counts):
         if f.shape[0] > c:
             raise GradientToolsError(f"{f.shape[0]} fixed directions in a shell of {c}")
+    _check_distinct(fixed_arrays)
     movable = np.concatenate([np.arange(c) >= f.shape[0] for f, c in zip(fixed_arrays, counts)])
     movable_arg = None if movable.all() else movable
     bounds = np.cumsum([0] + counts)
@@ -199,14 +221,12 @@ def multishell_scheme(shells: Mapping, b0: int = 1, b0_every: Optional[int] = No
     if not isinstance(shells, Mapping) or len(shells) == 0:
         raise GradientToolsError("shells must be a non-empty mapping {b-value: count}")
     parsed = dict(sorted(parse_shells(shells)))
-    try:
-        b0 = int(b0)
-    except (TypeError, ValueError):
-        raise GradientToolsError(f"b0 count must be an integer, got {b0!r}") from None
-    if b0 < 0:
-        raise GradientToolsError(f"b0 count must not be negative, got {b0}")
-    if b0_every is not None and int(b0_every) < 1:
-        raise GradientToolsError(f"b0 spacing must be at least 1, got {b0_every}")
+    b0 = check_int(b0, "b0 count", minimum=0, maximum=MAX_B0)
+    if b0_every is not None:
+        b0_every = check_int(b0_every, "b0 spacing", minimum=1)
+    restarts = check_int(restarts, "restarts", minimum=1)
+    seed = check_seed(seed)
+    check_direction_count(sum(parsed.values()), "the number of diffusion-weighted directions")
     GradientScheme(np.zeros(1), np.zeros((1, 3)), frame)  # the frame is valid before minutes of work
     bvalues = list(parsed)
     counts = [parsed[b] for b in bvalues]
@@ -306,7 +326,7 @@ def generate_scheme(shells, b0_count: int = 6, b0_placement: str = "interleaved"
     if ordering not in ("robust", "none"):
         raise GradientToolsError(f"ordering must be 'robust' or 'none', not {ordering!r}")
     n_weighted = int(sum(shells.values()))
-    b0_count = int(b0_count)
+    b0_count = check_int(b0_count, "b0 count", minimum=0)
     end = int(bool(b0_end) and b0_count > 0)
     if b0_head is not None:
         head = int(b0_head)

@@ -38,7 +38,7 @@ def read_fsl(bval_path: PathLike, bvec_path: PathLike, *, reference=None) -> Gra
     if np.any(bvals < 0):
         i = int(np.flatnonzero(bvals < 0)[0])
         raise GradientToolsError(f"{bval_path}: negative b-value {bvals[i]:g} at volume {i}")
-    rows = numeric_rows(bvec_path, read_text(bvec_path))
+    rows = numeric_rows(bvec_path, read_text(bvec_path), allow_nan=True)
     lengths = {len(r) for r in rows}
     if len(lengths) != 1:
         raise GradientToolsError(

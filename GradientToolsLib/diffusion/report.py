@@ -16,45 +16,15 @@ For each shell (and for the union of all weighted directions when there are seve
 
 from __future__ import annotations
 
-import math
 from typing import Dict, List, Optional
 
 import numpy as np
-from scipy.special import lpmv
 
 from ..errors import GradientToolsError
 from .scheme import DEFAULT_B0_THRESHOLD, GradientScheme
-from .sphere import inverse_pair_distances
+from .sh import condition_numbers, lmax_for_count, reported_lmax
 
 ASYMMETRY_WARNING = 0.1
-
-
-def lmax_for_count(n: int) -> int:
-    """Largest even lmax with (lmax+1)(lmax+2)/2 <= n (0 if n < 6)."""
-    if n <= 0:
-        return 0
-    return 2 * int(math.floor((math.sqrt(1 + 8 * n) - 3.0) / 4.0))
-
-
-def sh_matrix(directions: np.ndarray, lmax: int) -> np.ndarray:
-    """Orthonormal real even-order spherical harmonics at unit ``directions``; shape (N, (l+1)(l+2)/2)."""
-    v = np.asarray(directions, dtype=np.float64)
-    z = np.clip(v[:, 2], -1.0, 1.0)
-    phi = np.arctan2(v[:, 1], v[:, 0])
-    columns = []
-    for degree in range(0, lmax + 1, 2):
-        for order in range(-degree, degree + 1):
-            m = abs(order)
-            norm = math.sqrt((2 * degree + 1) / (4 * math.pi)
-                             * math.exp(math.lgamma(degree - m + 1) - math.lgamma(degree + m + 1)))
-            p = norm * lpmv(m, degree, z)
-            if order == 0:
-                columns.append(p)
-            elif order > 0:
-                columns.append(math.sqrt(2.0) * p * np.cos(m * phi))
-            else:
-                columns.append(math.sqrt(2.0) * p * np.sin(m * phi))
-    return np.stack(columns, axis=1)
 
 
 def _finite(x: float) -> Optional[float]:
@@ -75,6 +45,49 @@ def _angles(cosines: np.ndarray) -> Dict[str, float]:
     return {"mean": float(deg.mean()), "min": float(deg.min()), "max": float(deg.max())}
 
 
+def _pair_block(v: np.ndarray, start: int, stop: int):
+    """Energies and nearest-neighbour cosines of rows start:stop against all directions."""
+    gram = v[start:stop] @ v.T                      # cosines; the one BLAS product of the block
+    own = (np.arange(stop - start), np.arange(start, stop))
+    gram[own] = -2.0                                # a direction is not its own neighbour
+    near_uni = gram.max(axis=1)
+    gram[own] = 2.0
+    near_bi = np.maximum(near_uni, -gram.min(axis=1))
+    gram[own] = 0.0                                 # any finite value: zeroed below
+    # |v_i - v_j|^2 = 2 - 2c and |v_i + v_j|^2 = 2 + 2c (sphere.inverse_pair_distances, in place)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        minus = np.multiply(gram, -2.0)
+        minus += 2.0
+        plus = np.subtract(4.0, minus)
+        for d in (minus, plus):
+            np.maximum(d, 0.0, out=d)
+            np.sqrt(d, out=d)
+            np.divide(1.0, d, out=d)
+            d[own] = 0.0
+    e_uni = minus.sum(axis=1)
+    return e_uni, e_uni + plus.sum(axis=1), near_uni, near_bi
+
+
+def _pair_statistics(v: np.ndarray, block_elements: int = 1 << 21):
+    """Per direction: unipolar and bipolar energies (sums of 1/|v_i - v_j| and of both terms), and
+    the cosines of the nearest neighbour (unipolar) and nearest axis (bipolar), self excluded;
+    coincident or opposite directions give infinite energies.
+
+    Rows are processed in blocks against all directions, on every core (numpy releases the GIL), so
+    memory stays at a few blocks of ``block_elements`` pairs and the time is O(N^2).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .._shared.threads import single_blas_thread, worker_count
+
+    n = v.shape[0]
+    rows = max(1, block_elements // max(n, 1))
+    starts = list(range(0, n, rows))
+    with single_blas_thread(), ThreadPoolExecutor(max_workers=min(worker_count(), len(starts))) as pool:
+        parts = list(pool.map(lambda s: _pair_block(v, s, min(n, s + rows)), starts))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+
+
 def direction_set_report(directions) -> Dict:
     """Statistics of one direction set, shape (N, 3) (normalised here); see the module docstring."""
     v = np.array(directions, dtype=np.float64)
@@ -86,20 +99,7 @@ def direction_set_report(directions) -> Dict:
     v /= norms[:, None]
     n = v.shape[0]
     warnings: List[str] = []
-    cos = np.clip(v @ v.T, -1.0, 1.0)
-    np.fill_diagonal(cos, -1.0)  # a direction is not its own neighbour
-    if n > 1:
-        near_uni = cos.max(axis=1)
-        abs_cos = np.abs(cos)
-        np.fill_diagonal(abs_cos, -1.0)
-        near_bi = abs_cos.max(axis=1)
-    else:
-        near_uni = near_bi = np.array([-1.0])
-    minus, plus = inverse_pair_distances(v)
-    minus[np.isnan(minus)] = np.inf  # coincident or opposite directions: infinite energy
-    plus[np.isnan(plus)] = np.inf
-    e_uni = minus.sum(axis=1)
-    e_bi = e_uni + plus.sum(axis=1)
+    e_uni, e_bi, near_uni, near_bi = _pair_statistics(v)
     bipolar = _summary(e_bi)
     unipolar = _summary(e_uni)
     if bipolar["total"] is None:
@@ -109,9 +109,11 @@ def direction_set_report(directions) -> Dict:
     if asymmetry > ASYMMETRY_WARNING:
         warnings.append(f"asymmetry |mean vector| = {asymmetry:.3f} > {ASYMMETRY_WARNING} "
                         "(unbalanced polarity; eddy currents will not cancel)")
-    conditions = {}
-    for lmax in range(2, lmax_for_count(n) + 1, 2):
-        conditions[str(lmax)] = _finite(np.linalg.cond(sh_matrix(v, lmax)))
+    top = reported_lmax(n)
+    conditions = {k: _finite(c) for k, c in condition_numbers(v, top).items()}
+    if top < lmax_for_count(n):
+        warnings.append(f"SH condition numbers given up to lmax {top} of {lmax_for_count(n)} "
+                        "(higher orders skipped: their cost grows as N^3)")
     return {
         "n": n,
         "E_full": None if e_half is None else 2.0 * e_half + 0.5 * n,
@@ -129,7 +131,8 @@ def scheme_report(scheme: GradientScheme, b0_threshold: float = DEFAULT_B0_THRES
 
     Returns a JSON-serialisable dict: ``volumes``, ``b0`` (count), ``b0_positions``, ``b_max``,
     ``shells`` (list of per-shell reports with ``b``), ``union`` (or None with a single shell)
-    and ``warnings``; non-finite numbers are None.
+    ``nan_b0`` (volumes whose b=0 vector was written as NaN) and ``warnings``; non-finite numbers
+    are None.
     """
     if not isinstance(scheme, GradientScheme):
         raise GradientToolsError("scheme_report needs a GradientScheme")
@@ -155,6 +158,12 @@ def scheme_report(scheme: GradientScheme, b0_threshold: float = DEFAULT_B0_THRES
         report["warnings"].extend(f"union: {w}" for w in report["union"]["warnings"])
     if not shells:
         report["warnings"].append("no diffusion-weighted volumes")
+    nan_b0 = list(getattr(scheme, "nan_b0", ()))
+    report["nan_b0"] = nan_b0
+    if nan_b0:
+        report["warnings"].append(f"{len(nan_b0)} b=0 volume(s) had the vector 'nan nan nan' (volumes "
+                                  f"{', '.join(map(str, nan_b0[:8]))}{', ...' if len(nan_b0) > 8 else ''}): "
+                                  "read as b=0, as converters mean it")
     return report
 
 

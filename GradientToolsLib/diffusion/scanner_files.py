@@ -44,8 +44,16 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..errors import GradientToolsError
-from .formats import SchemeFileWarning, checked_scheme, format_b, format_v, numeric_rows, read_text
-from .scheme import DEFAULT_B0_THRESHOLD, GradientScheme
+from .formats import (
+    SchemeFileWarning,
+    checked_scheme,
+    format_b,
+    format_v,
+    numeric_rows,
+    read_text,
+    vector_norms,
+)
+from .scheme import DEFAULT_B0_THRESHOLD, MAX_VOLUMES, GradientScheme
 
 
 def _one_line(text: str) -> str:
@@ -70,7 +78,7 @@ def _scaled(scheme: GradientScheme, start: int) -> Tuple[np.ndarray, float]:
 
 def _from_scaled(path: str, vectors: np.ndarray, b_max: float, frame: str, relative: bool) -> GradientScheme:
     """Scaled vectors -> scheme: b = b_max |g|^2 (relative: divided by the largest |g|^2)."""
-    norms = np.linalg.norm(vectors, axis=1)
+    norms = vector_norms(path, vectors)
     if np.any(norms > 1.01):
         i = int(np.argmax(norms))
         raise GradientToolsError(f"{path}: vector {i} has length {norms[i]:.6g} > 1")
@@ -166,6 +174,9 @@ def _siemens_sections(path: str, text: str) -> Dict[int, dict]:
         section = _SECTION.match(line)
         if section:
             count = int(section.group(1))
+            if not 1 <= count <= MAX_VOLUMES:
+                raise GradientToolsError(f"{path}: line {number}: [directions={count}]: a section needs "
+                                         f"1 to {MAX_VOLUMES} directions")
             current = {"count": count, "system": "xyz", "norm": "unity", "vectors": {}}
             sections.setdefault(count, current)  # the console takes the first section with this N
             continue
@@ -223,7 +234,7 @@ def read_siemens(path, b_max: float, *, block: Optional[int] = None,
                                  f"({len(missing)} missing)")
     table = np.array([vectors[i] for i in range(count)], dtype=np.float64)
     if section["norm"] != "none":  # unity / maximum: the directions only, all at the console's b-value
-        norms = np.linalg.norm(table, axis=1)
+        norms = vector_norms(path, table)
         table[norms > 1e-6] /= norms[norms > 1e-6, None]
     if section["system"] == "xyz":
         scheme = _from_scaled(path, table, b_max, "device", relative=True)
@@ -390,7 +401,7 @@ def read_philips(path) -> GradientScheme:
         raise GradientToolsError(f"{path}: negative b-value {table[i, 3]:g} at volume {i}")
     vectors = table[:, :3].copy()
     vectors[table[:, 3] <= DEFAULT_B0_THRESHOLD] = 0.0
-    norms = np.linalg.norm(vectors, axis=1)
+    norms = vector_norms(path, vectors)
     bad = (norms > 0) & (np.abs(norms - 1) > 1e-2)
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])

@@ -13,8 +13,16 @@ from ..errors import GradientToolsError
 DEFAULT_B0_THRESHOLD = 50.0
 #: b-values closer than this (s/mm^2) to their neighbour in sorted order belong to one shell
 DEFAULT_SHELL_TOLERANCE = 100.0
-#: how far |v| may be from 1 (or 0 for b=0 volumes) and still count as a unit (zero) vector
-UNIT_TOLERANCE = 1e-3
+#: how far |v| may be from 1 and still count as a unit vector (renormalised): converters write
+#: vectors with a few digits, and real tables are off by up to about 1 %
+UNIT_TOLERANCE = 1e-2
+#: how far |v| may be from 0 and still count as the zero vector of a b=0 volume
+ZERO_TOLERANCE = 1e-3
+#: the largest b-value a scheme may have (s/mm^2): beyond it the numbers are not b-values (a table in
+#: s/m^2, an overflow) and would overflow the computations that follow
+MAX_B_VALUE = 1e6
+#: the most volumes a scheme may have (tables, headers): beyond it it is not an acquisition
+MAX_VOLUMES = 100_000
 
 #: the coordinate frames a scheme's vectors can be in (see :mod:`.frames` for the conversions)
 #:
@@ -46,9 +54,10 @@ class GradientScheme:
         The coordinate frame of ``bvecs`` (see :data:`FRAMES`); default ``"scanner"``. Readers set
         it from the file format; :func:`GradientToolsLib.diffusion.frames.convert_frame` changes it.
 
-    Construction copies and validates the arrays (shapes, finite values, non-negative b, unit or
-    zero vectors) and the frame, and raises :class:`GradientToolsError` naming the problem. Vectors
-    within ``UNIT_TOLERANCE`` of unit length are renormalised exactly.
+    Construction copies and validates the arrays (shapes, finite values, b in [0, MAX_B_VALUE], unit
+    or zero vectors) and the frame, and raises :class:`GradientToolsError` naming the problem. Vectors
+    within ``UNIT_TOLERANCE`` of unit length are renormalised exactly; the NaN vector a converter
+    writes for a b=0 volume becomes (0, 0, 0), and ``nan_b0`` lists those volumes.
     """
 
     bvals: np.ndarray
@@ -72,13 +81,30 @@ class GradientScheme:
                 f"{bvals.shape[0]} b-values but {bvecs.shape[0]} gradient vectors")
         if bvals.size == 0:
             raise GradientToolsError("the scheme has no volumes")
-        if not np.all(np.isfinite(bvals)) or not np.all(np.isfinite(bvecs)):
-            raise GradientToolsError("the scheme contains non-finite values (nan or inf)")
+        if bvals.size > MAX_VOLUMES:
+            raise GradientToolsError(f"{bvals.size} volumes: more than {MAX_VOLUMES} is not an acquisition")
+        if not np.all(np.isfinite(bvals)):
+            i = int(np.flatnonzero(~np.isfinite(bvals))[0])
+            raise GradientToolsError(f"the b-value of volume {i} is not a number ({bvals[i]})")
         if np.any(bvals < 0):
             i = int(np.flatnonzero(bvals < 0)[0])
             raise GradientToolsError(f"negative b-value {bvals[i]:g} at volume {i}")
+        if np.any(bvals > MAX_B_VALUE):
+            i = int(np.flatnonzero(bvals > MAX_B_VALUE)[0])
+            raise GradientToolsError(f"b-value {bvals[i]:g} at volume {i} is above {MAX_B_VALUE:g} s/mm^2: "
+                                     "not a b-value in s/mm^2")
+        # converters write the vector of a b=0 volume as "nan nan nan": it is a b=0 volume
+        missing = ~np.all(np.isfinite(bvecs), axis=1)
+        nan_b0 = missing & (bvals <= DEFAULT_B0_THRESHOLD)
+        if np.any(missing & ~nan_b0):
+            i = int(np.flatnonzero(missing & ~nan_b0)[0])
+            raise GradientToolsError(f"volume {i} has b={bvals[i]:g} but its gradient vector is not a number")
+        bvecs[nan_b0] = 0.0
+        if not np.all(np.abs(bvecs) <= 1e6):
+            i = int(np.flatnonzero(np.any(np.abs(bvecs) > 1e6, axis=1))[0])
+            raise GradientToolsError(f"gradient vector {i} ({bvecs[i].tolist()}) is not a direction")
         norms = np.linalg.norm(bvecs, axis=1)
-        zero = norms <= UNIT_TOLERANCE
+        zero = norms <= ZERO_TOLERANCE
         bad = ~zero & (np.abs(norms - 1.0) > UNIT_TOLERANCE)
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
@@ -92,6 +118,8 @@ class GradientScheme:
         bvecs[~zero] /= norms[~zero, None]
         self.bvals = bvals
         self.bvecs = bvecs
+        #: volumes whose vector was given as NaN and read as b=0 (converters write b=0 that way)
+        self.nan_b0 = tuple(int(i) for i in np.flatnonzero(nan_b0))
 
     @property
     def n(self) -> int:

@@ -11,6 +11,7 @@ import math
 from typing import List, Mapping, Tuple, Union
 
 from ..errors import GradientToolsError
+from .scheme import DEFAULT_B0_THRESHOLD, DEFAULT_SHELL_TOLERANCE, MAX_B_VALUE
 
 Shells = List[Tuple[float, int]]
 ShellSpec = Union[str, Mapping, "list[tuple[float, int]]"]
@@ -28,6 +29,11 @@ def check_shell(b_value, count, text=None) -> Tuple[float, int]:
         raise GradientToolsError(f"{where}: b-value {b_value!r} is not a number") from None
     if not (math.isfinite(b) and b > 0):
         raise GradientToolsError(f"{where}: b-value must be positive, got {b_value!r}")
+    if b <= DEFAULT_B0_THRESHOLD:
+        raise GradientToolsError(f"{where}: b-value {b:g} is at or below {DEFAULT_B0_THRESHOLD:g} s/mm^2, "
+                                 "where volumes count as b=0 (use --b0 for those)")
+    if b > MAX_B_VALUE:
+        raise GradientToolsError(f"{where}: b-value {b:g} is above {MAX_B_VALUE:g} s/mm^2")
     try:
         integral = not isinstance(count, bool) and float(count).is_integer()
     except (TypeError, ValueError, OverflowError):
@@ -79,10 +85,16 @@ def parse_shells(spec: ShellSpec) -> Shells:
         if b in seen:
             raise GradientToolsError(f"shell b={b:g} is given twice")
         seen.add(b)
+    ordered = sorted(seen)
+    for low, high in zip(ordered, ordered[1:]):
+        if high - low <= DEFAULT_SHELL_TOLERANCE:
+            raise GradientToolsError(
+                f"shells b={low:g} and b={high:g} are {high - low:g} s/mm^2 apart: every reader (and "
+                f"the report) takes b-values within {DEFAULT_SHELL_TOLERANCE:g} for one shell")
     return items
 
 
 def format_shells(shells) -> str:
     """Inverse of :func:`parse_shells`: "b:count, b:count"."""
-    items = shells.items() if isinstance(shells, Mapping) else shells
+    items = shells.items() if isinstance(shells, Mapping) else parse_shells(shells)
     return ", ".join(f"{float(b):g}:{int(n)}" for b, n in items)

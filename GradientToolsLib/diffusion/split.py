@@ -19,6 +19,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from .._shared.validate import check_int, check_seed
 from ..errors import GradientToolsError
 from ..progress import report
 from .order import _pair_matrices, greedy_order
@@ -83,9 +84,13 @@ def split_scheme(scheme: GradientScheme, parts: int, *, seed: Optional[int] = 0,
         b=0 volume is moved to its front (each run starts on a b=0); together a partition of
         range(M). Take a part with ``scheme.subset(indices)``.
     """
-    parts = int(parts)
+    if not isinstance(scheme, GradientScheme):
+        raise GradientToolsError(f"split_scheme needs a GradientScheme, got {type(scheme).__name__}")
+    parts = check_int(parts, "parts")
     if parts < 2:
         raise GradientToolsError(f"split into at least 2 parts, not {parts}")
+    starts = check_int(starts, "starts", minimum=1)
+    seed = check_seed(seed)
     shells = scheme.shell_indices()
     if not shells:
         raise GradientToolsError("the scheme has no diffusion-weighted volume to split")

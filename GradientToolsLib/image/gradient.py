@@ -93,7 +93,8 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
     Raises
     ------
     GradientToolsError
-        For a bad array, spacing, method, sigma, engine or ``out``.
+        For a bad array, spacing, method, sigma, engine or ``out``, and for a finite volume whose
+        gradient exceeds float32's range.
     """
     original_ndim = numpy.ndim(array)
     volume = check_volume(array)
@@ -113,7 +114,18 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
     with context:
         _slabs.run_slabs(volume, result, halo, slab, work, compute, progress,
                          f"gradient magnitude ({method})", threads=threads)
+    _check_overflow(result, volume)
     return _shaped(result, out, original_ndim)
+
+
+def _check_overflow(result: numpy.ndarray, volume: numpy.ndarray) -> None:
+    """An infinite gradient of a finite volume is not a result: the values (or 1 / spacing) are too
+    large for float32, whose largest number is 3.4e38."""
+    if result.size and numpy.isinf(result.max()) and not (volume.dtype.kind == "f"
+                                                          and numpy.isinf(volume).any()):
+        raise GradientToolsError(
+            "the gradient magnitude exceeds float32's range (3.4e38): the volume's values, or its "
+            "differences divided by the spacing, are too large; rescale the volume or the spacing")
 
 
 def _plan(volume: numpy.ndarray, spacing, method: str, sigma: Optional[float], engine: str):

@@ -35,7 +35,15 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._shared.validate import check_mask, check_positive, check_range, check_spacing, check_volume
+from .._shared.validate import (
+    check_int,
+    check_mask,
+    check_positive,
+    check_range,
+    check_real_array,
+    check_spacing,
+    check_volume,
+)
 from ..errors import GradientToolsError
 from ..progress import ProgressCallback, report
 from . import noise as noise_module
@@ -196,11 +204,9 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
     if spacing is not None:
         check_spacing(spacing)
     strength = check_positive(suppression, "suppression")
-    bins = int(bins)
-    if bins < 1:
-        raise GradientToolsError(f"bins must be at least 1, got {bins}")
+    bins = check_int(bins, "bins", minimum=1, maximum=1_000_000)
     if gradient is not None:
-        gradient = np.asarray(gradient)
+        gradient = check_real_array(gradient, "gradient")
         if gradient.ndim == 2:
             gradient = gradient[None]
         if gradient.shape != data.shape:

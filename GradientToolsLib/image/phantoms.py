@@ -17,6 +17,7 @@ from typing import Dict, Sequence, Tuple
 
 import numpy
 
+from .._shared.validate import check_seed
 from ..errors import GradientToolsError
 
 AIR = 0
@@ -195,7 +196,7 @@ def ct_phantom(shape: Sequence[int] = (64, 96, 96), spacing: Sequence[float] = (
     image = lut[labels]                                    # float32, fresh array
 
     if noise_std > 0:
-        rng = numpy.random.default_rng(seed)
+        rng = numpy.random.default_rng(check_seed(seed))
         noise = rng.standard_normal(labels.shape, dtype=numpy.float32)
         if correlation_mm > 0:
             from scipy.ndimage import gaussian_filter
@@ -239,7 +240,7 @@ def mri_phantom(shape: Sequence[int] = (40, 72, 72), noise_std: float = 10.0, se
     values : dict label -> noise-free signal (:data:`MRI_SIGNAL`).
     """
     shape = _check_triple("shape", shape, positive_int=True)
-    rng = numpy.random.default_rng(seed)
+    rng = numpy.random.default_rng(check_seed(seed))
     k, j, i = numpy.meshgrid(*[numpy.linspace(-1, 1, n) for n in shape], indexing="ij")
     r = numpy.sqrt((k / 0.8) ** 2 + (j / size / 1.6) ** 2 + (i / size / 1.6) ** 2)
     labels = numpy.zeros(shape, numpy.uint8)

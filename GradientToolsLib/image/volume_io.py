@@ -19,7 +19,9 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy
 
 from .._shared.files import atomic_output, check_output_folder
+from .._shared.validate import check_spacing
 from ..errors import GradientToolsError
+from .volume_files import check_complete
 
 #: file endings :func:`write_volume` accepts (single-file formats, so writes can be atomic)
 WRITE_EXTENSIONS = (".nrrd", ".nii", ".nii.gz", ".mha")
@@ -54,9 +56,15 @@ class Volume:
     direction: numpy.ndarray = field(default_factory=_identity)
 
     def __post_init__(self) -> None:
-        self.spacing = tuple(float(s) for s in self.spacing)
-        self.origin = numpy.array(self.origin, dtype=numpy.float64).reshape(3)
-        self.direction = numpy.array(self.direction, dtype=numpy.float64).reshape(3, 3)
+        self.spacing = check_spacing(self.spacing, "Volume spacing")
+        self.origin = numpy.array(_geometry_triple("Volume origin", self.origin, False))
+        direction = numpy.asarray(self.direction, dtype=numpy.float64)
+        if direction.shape != (3, 3) or not numpy.all(numpy.isfinite(direction)):
+            raise GradientToolsError(
+                f"Volume direction must be a finite 3x3 matrix, got shape {direction.shape}")
+        if abs(numpy.linalg.det(direction)) < 1e-6:
+            raise GradientToolsError("Volume direction matrix is singular")
+        self.direction = direction.copy()
 
     def ijk_to_lps(self) -> numpy.ndarray:
         """4x4 matrix from voxel index (I, J, K, 1) to LPS world millimetres."""
@@ -103,6 +111,7 @@ def _header_reader(path: str):
         raise GradientToolsError(f"input file not found: {path}")
     if os.path.isdir(path):
         raise GradientToolsError(f"input is a folder, not an image file: {path}")
+    check_complete(path)
     reader = _sitk().ImageFileReader()
     reader.SetFileName(path)
     try:
@@ -175,12 +184,33 @@ def _output_extension(path: str) -> str:
         f"unsupported output format: {os.path.basename(path)} (use {', '.join(WRITE_EXTENSIONS)})")
 
 
+def check_same_grid(volume: Volume, other: Volume, what: str = "mask") -> None:
+    """Refuse ``other`` (a mask, a label map) unless it lies on ``volume``'s voxel grid: same shape,
+    spacing, origin and direction (to 1e-4 of a voxel or of a direction cosine). A same-shaped mask
+    on another grid would select the wrong voxels without a word."""
+    if other.array.shape != volume.array.shape:
+        raise GradientToolsError(f"{what} shape {other.array.shape} differs from the volume's "
+                                 f"{volume.array.shape} (K, J, I)")
+    spacing, other_spacing = numpy.asarray(volume.spacing), numpy.asarray(other.spacing)
+    if not numpy.allclose(other_spacing, spacing, rtol=1e-4, atol=0):
+        raise GradientToolsError(f"{what} spacing {tuple(other.spacing)} differs from the volume's "
+                                 f"{tuple(volume.spacing)} mm: resample it onto the volume")
+    if numpy.any(numpy.abs(other.origin - volume.origin) > 1e-4 * spacing.min()):
+        raise GradientToolsError(f"{what} origin {tuple(other.origin.tolist())} differs from the volume's "
+                                 f"{tuple(volume.origin.tolist())} (LPS mm): resample it onto the volume")
+    if not numpy.allclose(other.direction, volume.direction, rtol=0, atol=1e-4):
+        raise GradientToolsError(f"{what} direction cosines differ from the volume's: resample it onto "
+                                 "the volume")
+
+
 def check_output_path(path: Union[str, os.PathLike]) -> str:
     """Fail early (before long work) when :func:`write_volume` could not write ``path``.
 
     Checks the format (file ending) and that the folder exists and is writable; returns the ending.
     """
     path = os.fspath(path)
+    if not path:
+        raise GradientToolsError("the output path is empty")
     ext = _output_extension(path)
     folder = check_output_folder(path)
     if not os.access(folder, os.W_OK):

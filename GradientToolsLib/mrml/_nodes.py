@@ -27,3 +27,11 @@ def attribute(node, key: str) -> Optional[str]:
     """The ``GradientTools.<key>`` attribute of a node, None when missing or empty."""
     value = node.GetAttribute(ATTRIBUTE_PREFIX + key)
     return value if value not in (None, "") else None
+
+
+def require_scene(scene, what: str = "scene"):
+    """``scene`` must be a vtkMRMLScene (not None, not a node)."""
+    if scene is None or not hasattr(scene, "IsA") or not scene.IsA("vtkMRMLScene"):
+        got = "nothing" if scene is None else (scene.GetClassName() if hasattr(scene, "GetClassName")
+                                               else type(scene).__name__)
+        raise GradientToolsError(f"{what}: expected a vtkMRMLScene, got {got}")

@@ -61,6 +61,8 @@ def attach_scheme_to_dwi(dwi_node, scheme) -> None:
     number of volumes of the scheme. A logical-frame scheme (GE, Philips) is refused.
     """
     require_node(dwi_node, "vtkMRMLDiffusionWeightedVolumeNode", "DWI volume")
+    if not isinstance(scheme, GradientScheme):
+        raise GradientToolsError(f"scheme: expected a GradientScheme, got {type(scheme).__name__}")
     frame = getattr(scheme, "frame", "scanner")
     if frame != "scanner":
         reference = _ijk_to_ras(dwi_node) if frame == "image" else None

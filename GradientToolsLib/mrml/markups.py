@@ -9,9 +9,10 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import vtk
 
+from .._shared.validate import check_positive
 from ..diffusion.scheme import GradientScheme
 from ..errors import GradientToolsError
-from ._nodes import ATTRIBUTE_PREFIX, attribute, require_node
+from ._nodes import ATTRIBUTE_PREFIX, attribute, require_node, require_scene
 
 #: one color per shell (RGB 0..1), chosen to stay distinct on Slicer's dark 3D-view background
 SHELL_COLORS = (
@@ -77,10 +78,13 @@ def scheme_to_markups(scene, scheme, radius: str = "b-value", show_antipodes: bo
         ``GradientTools.Antipodes``, ``GradientTools.NumberOfVolumes`` and ``GradientTools.B0Indices``
         so that :func:`markups_to_scheme` can rebuild the scheme.
     """
+    require_scene(scene)
+    if not isinstance(scheme, GradientScheme):
+        raise GradientToolsError(f"scheme: expected a GradientScheme, got {type(scheme).__name__}")
     if radius not in ("b-value", "unit"):
         raise GradientToolsError(f"radius must be 'b-value' or 'unit', not {radius!r}")
-    if not (sphere_radius > 0 and math.isfinite(sphere_radius)):
-        raise GradientToolsError("sphere radius must be a positive number of millimetres")
+    sphere_radius = check_positive(sphere_radius, "sphere radius (mm)")
+    glyph_scale = check_positive(glyph_scale, "glyph scale")
     center = np.asarray(center, dtype=float).reshape(3)
     bvals = np.asarray(scheme.bvals, dtype=float)
     bvecs = np.asarray(scheme.bvecs, dtype=float)

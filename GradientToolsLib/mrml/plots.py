@@ -15,7 +15,7 @@ import vtk
 from vtk.util import numpy_support
 
 from ..errors import GradientToolsError
-from ._nodes import ATTRIBUTE_PREFIX
+from ._nodes import ATTRIBUTE_PREFIX, require_scene
 
 
 def _table_from_columns(table_node, columns: Dict[str, np.ndarray]) -> None:
@@ -56,6 +56,7 @@ def gradient_histogram_plot(scene, suggestion, chart_node=None, name: str = "Gra
         "<name> opacity" (Scatter: the curve's points joined by lines), both with the X column
         "gradient" in scalar units per voxel step.
     """
+    require_scene(scene)
     counts = np.asarray(suggestion.histogram_counts, dtype=float)
     edges = np.asarray(suggestion.histogram_edges, dtype=float)
     if counts.ndim != 1 or edges.shape != (counts.size + 1,):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from ..errors import GradientToolsError
+from ._nodes import require_scene
 
 STORABLE_CLASSES = ("vtkMRMLVolumeNode", "vtkMRMLMarkupsNode", "vtkMRMLVolumePropertyNode",
                     "vtkMRMLTableNode", "vtkMRMLModelNode")
@@ -19,6 +20,7 @@ def save_scene_with_data(scene, folder: str, scene_file: str = "scene.mrml") -> 
     node ID, so names with odd characters are safe), then the .mrml file is committed. Load it back
     with ``scene.SetURL(path); scene.Import()`` or drag it onto Slicer.
     """
+    require_scene(scene)
     if not os.path.isdir(folder):
         raise GradientToolsError(f"output folder does not exist: {folder}")
     # storage nodes resolve relative file names against the scene's root directory, so a relative

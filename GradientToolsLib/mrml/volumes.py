@@ -51,10 +51,16 @@ def check_scalar_volume(volume_node, what: str = "input volume") -> None:
 def volume_array(volume_node) -> np.ndarray:
     """The voxels of a volume node as a read-only K,J,I numpy view (no copy)."""
     image = volume_node.GetImageData()
+    if image is None or image.GetPointData() is None or image.GetPointData().GetScalars() is None:
+        raise GradientToolsError(f"volume '{volume_node.GetName()}' has no image data")
     dims = image.GetDimensions()  # I, J, K
     scalars = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars())
-    components = image.GetNumberOfScalarComponents()
+    components = image.GetPointData().GetScalars().GetNumberOfComponents()
     shape = (dims[2], dims[1], dims[0]) + ((components,) if components > 1 else ())
+    if scalars.size != int(np.prod(shape)):
+        raise GradientToolsError(
+            f"volume '{volume_node.GetName()}' is inconsistent: its image has dimensions "
+            f"{dims[0]}x{dims[1]}x{dims[2]} with {components} component(s) but holds {scalars.size} values")
     view = scalars.reshape(shape)
     view.flags.writeable = False
     return view
@@ -153,8 +159,9 @@ def compute_gradient_magnitude(input_volume_node, output_volume_node=None, metho
                 output_volume_node.GetID() and output_volume_node.GetID() == input_volume_node.GetID()):
             raise GradientToolsError("output volume must differ from the input volume (the input is "
                                      "never overwritten)")
-        if output_volume_node.IsA("vtkMRMLLabelMapVolumeNode") or output_volume_node.IsA(
-                "vtkMRMLTensorVolumeNode"):
+        if any(output_volume_node.IsA(c) for c in ("vtkMRMLLabelMapVolumeNode", "vtkMRMLTensorVolumeNode",
+                                                    "vtkMRMLDiffusionWeightedVolumeNode",
+                                                    "vtkMRMLVectorVolumeNode")):
             raise GradientToolsError("output volume must be a plain scalar volume (not a label map, "
                                      "vector or diffusion volume)")
     warning = _parent_transform_scale_warning(input_volume_node)

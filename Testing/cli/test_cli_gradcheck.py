@@ -204,7 +204,7 @@ def test_bad_input_one_line_exit_2_and_no_output(tmp_path, phantom):
         ([lonely], "no gradient table"),
         ([bval, bval, bvec], "cannot read image"),
         ([image, bval, bvec, "--output", str(tmp_path / "nowhere" / "x")], "output folder does not exist"),
-        ([image, bval, bvec, "--output", str(tmp_path / "d")], "overwrite an input"),
+        ([image, bval, bvec, "--output", str(tmp_path / "d")], "is an input"),
         ([image, bval, bvec, "--seeds", "0"], "--seeds"),
     ]
     before = sorted(os.listdir(tmp_path))

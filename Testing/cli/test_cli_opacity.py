@@ -70,7 +70,7 @@ def test_text_output_files_and_knobs(ct_file, tmp_path):
     (["{ct}", "--output", "{tmp}/nofolder/x.vp"], "does not exist"),
     (["{ct}", "--suppression", "-1"], "suppression"),
     (["{ct}", "--visible-range", "5", "1"], "visible_range"),
-    (["{ct}", "--mask", "{ct_small}"], "mask shape"),
+    (["{ct}", "--mask", "{ct_small}"], "small.nrrd shape"),
 ])
 def test_errors_one_line_exit_2_no_output(ct_file, tmp_path, args, message):
     path, _ = ct_file

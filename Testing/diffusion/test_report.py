@@ -11,14 +11,9 @@ from support import require_tool
 
 from GradientToolsLib import electrostatic_directions, multishell_scheme
 from GradientToolsLib.diffusion.energy import energy
-from GradientToolsLib.diffusion.report import (
-    direction_set_report,
-    format_report,
-    lmax_for_count,
-    scheme_report,
-    sh_matrix,
-)
+from GradientToolsLib.diffusion.report import direction_set_report, format_report, scheme_report
 from GradientToolsLib.diffusion.scheme import GradientScheme
+from GradientToolsLib.diffusion.sh import lmax_for_count, sh_matrix
 from GradientToolsLib.diffusion.writers import write_scheme
 from GradientToolsLib.errors import GradientToolsError
 
