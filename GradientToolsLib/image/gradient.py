@@ -114,13 +114,21 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
     with context:
         _slabs.run_slabs(volume, result, halo, slab, work, compute, progress,
                          f"gradient magnitude ({method})", threads=threads)
-    _check_overflow(result, volume)
+    _check_overflow(result, volume, spacing)
     return _shaped(result, out, original_ndim)
 
 
-def _check_overflow(result: numpy.ndarray, volume: numpy.ndarray) -> None:
+def _check_overflow(result: numpy.ndarray, volume: numpy.ndarray, spacing) -> None:
     """An infinite gradient of a finite volume is not a result: the values (or 1 / spacing) are too
-    large for float32, whose largest number is 3.4e38."""
+    large for float32, whose largest number is 3.4e38. Integer volumes bound their gradient by their
+    type's range over the spacing (every method's kernels are normalized to a ramp's slope), so only
+    float volumes, or absurd spacings, cost the extra pass over the result."""
+    if volume.dtype.kind in "biu":
+        info = numpy.iinfo(volume.dtype) if volume.dtype.kind != "b" else numpy.iinfo(numpy.uint8)
+        span = float(info.max) - float(info.min)
+        bound = 4.0 * span * float(numpy.sqrt(sum(1.0 / h ** 2 for h in spacing)))
+        if bound < 1e38:
+            return
     if result.size and numpy.isinf(result.max()) and not (volume.dtype.kind == "f"
                                                           and numpy.isinf(volume).any()):
         raise GradientToolsError(
