@@ -206,7 +206,9 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
     strength = check_positive(suppression, "suppression")
     bins = check_int(bins, "bins", minimum=1, maximum=1_000_000)
     if gradient is not None:
-        gradient = check_real_array(gradient, "gradient")
+        gradient = np.asarray(gradient)
+        if gradient.dtype.kind not in "biuf":
+            raise GradientToolsError(f"gradient must hold real numbers, got dtype {gradient.dtype}")
         if gradient.ndim == 2:
             gradient = gradient[None]
         if gradient.shape != data.shape:
@@ -255,7 +257,7 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
             v = data[::step, ::step, ::step] if mask is None else data[::step, ::step, ::step][
                 mask[::step, ::step, ::step]]
             g = g[(v >= visible[0]) & (v <= visible[1])]
-        g = g.ravel()
+        g = check_real_array(g.ravel(), "gradient")  # the values used, not a pass over all of it
         fraction = g.size / float(max(1, data.size if mask is None else int(np.count_nonzero(mask))))
     else:
         g = sample.magnitudes[sample.selected].astype(np.float64)
