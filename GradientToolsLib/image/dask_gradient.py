@@ -194,7 +194,7 @@ def _pair(region, block):
 def _compute_distributed(tasks, address, write, progress, message) -> None:
     distributed = require("distributed")
     try:
-        client = distributed.Client(address, timeout="20s", set_as_default=False)
+        client = distributed.Client(address, timeout="20s")
     except (OSError, TimeoutError) as exc:
         raise GradientToolsError(f"cannot reach the dask scheduler at {address}: {exc}") from None
     maxima = []

@@ -47,7 +47,7 @@ _NRRD_ENCODINGS = {"raw": "raw", "gz": "gzip", "gzip": "gzip", "bz2": "bzip2", "
 # NRRD spaces ITK converts to LPS: sign of the x and y world axes
 _NRRD_SPACE_SIGNS = {"left-posterior-superior": (1, 1), "lps": (1, 1),
                      "right-anterior-superior": (-1, -1), "ras": (-1, -1),
-                     "left-anterior-superior": (-1, 1), "las": (-1, 1)}
+                     "left-anterior-superior": (1, -1), "las": (1, -1)}
 
 # MetaIO element types (metaTypes.h: MET_LONG is 4 bytes, MET_LONG_LONG 8)
 _META_TYPES = {"MET_CHAR": "int8", "MET_UCHAR": "uint8", "MET_SHORT": "int16", "MET_USHORT": "uint16",
