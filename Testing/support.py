@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from typing import NamedTuple
 
 import pytest
@@ -92,3 +94,38 @@ def oblique_nifti(path, volumes: int, determinant: int, spacing=(2.0, 2.5, 3.0),
     image.set_sform(affine, code=1)
     nibabel.save(image, os.fspath(path))
     return affine
+
+
+def unreclaimable_kib(pid: int) -> int:
+    """RssAnon + RssShmem of a process in KiB (/proc/PID/status): its resident memory less the
+    pages of memory-mapped files, which the kernel can reclaim. Raises OSError once it has ended."""
+    values = {}
+    with open(f"/proc/{pid}/status") as stream:
+        for line in stream:
+            key, _, rest = line.partition(":")
+            if key in ("RssAnon", "RssShmem"):
+                values[key] = int(rest.split()[0])
+    return sum(values.values())
+
+
+def run_sampling_memory(argv, interval: float = 0.005):
+    """Run ``argv`` as a child process, sampling :func:`unreclaimable_kib` every ``interval`` s.
+
+    Returns (CliResult, peak bytes). (``ru_maxrss`` would not do: a child starts from its
+    parent's high-water mark, FACTS section 7.)
+    """
+    if not os.path.exists(f"/proc/{os.getpid()}/status"):
+        pytest.skip("sampling memory needs /proc (Linux)")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([str(a) for a in argv], stdout=out, stderr=err, text=True)
+        peak = 0
+        while child.poll() is None:
+            try:
+                peak = max(peak, unreclaimable_kib(child.pid))
+            except (OSError, ValueError):
+                break
+            time.sleep(interval)
+        child.wait()
+        out.seek(0)
+        err.seek(0)
+        return CliResult(child.returncode, out.read(), err.read()), peak * 1024

@@ -168,7 +168,7 @@ def _compute_slabs(args, source, out_kind: str, spacing) -> float:
 
 def _compute_dask(args, source, out_kind: str, spacing) -> float:
     """dask engine: zarr chunks in or out, on local threads or a dask.distributed cluster."""
-    from ..image.dask_gradient import compute_blocks, gradient_magnitude_dask
+    from ..image.dask_gradient import BlockWriter, compute_blocks, gradient_magnitude_dask
     from ..image.zarr_volumes import store_dask_volume, zarr_volume_output
 
     lazy = source.dask_array()
@@ -188,19 +188,9 @@ def _compute_dask(args, source, out_kind: str, spacing) -> float:
         with raw_volume_output(args.output, source.shape, source.spacing, source.origin,
                                source.direction) as out:
             with TextProgressBar(NAME) as bar:
-                return compute_blocks(result, _ArrayWriter(out), progress=bar, **run)
+                return compute_blocks(result, BlockWriter(out), progress=bar, **run)
     out = numpy.empty(source.shape, dtype=numpy.float32)
     with TextProgressBar(NAME) as bar:
-        maximum = compute_blocks(result, _ArrayWriter(out), progress=bar, **run)
+        maximum = compute_blocks(result, BlockWriter(out), progress=bar, **run)
     write_volume(args.output, Volume(out, source.spacing, source.origin, source.direction))
     return maximum
-
-
-class _ArrayWriter:
-    """Stores blocks into a local array (a memory map or memory), in the calling process."""
-
-    def __init__(self, out) -> None:
-        self.out = out
-
-    def __call__(self, region, block) -> None:
-        self.out[region] = block

@@ -34,7 +34,7 @@ Examples:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("input", help="scalar volume (.nrrd, .nhdr, .nii, .nii.gz, .mha, .mhd)")
+    parser.add_argument("input", help="scalar volume (.nrrd, .nhdr, .nii, .nii.gz, .mha, .mhd, .zarr)")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     parser.add_argument("--output", metavar="FILE", help="write a volume property: FILE.vp.json or FILE.vp")
     parser.add_argument("--plot", metavar="PNG",
@@ -60,12 +60,14 @@ def run(args) -> int:
     from ..image.opacity import suggest_gradient_opacity
     from ..image.volume_io import read_volume
     from ..image.volume_property import write_volume_property
+    from ..image.volume_sources import open_volume
 
     if args.output:
         _check_output(args.output, (".vp.json", ".vp"), "--output")
     if args.plot:
         _check_output(args.plot, (".png",), "--plot")
-    volume = read_volume(args.input)
+    # raw NRRD/MetaImage memory-mapped, zarr read by chunk: the noise sample reads only its blocks
+    volume = open_volume(args.input, require_spacing=False)
     mask = None
     if args.mask:
         mask_volume = read_volume(args.mask)

@@ -111,6 +111,17 @@ def gradient_magnitude_dask(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), m
     return result[0] if two_d else result
 
 
+class BlockWriter:
+    """``writer(region, block)`` stores a block into an array: a zarr array (picklable, so cluster
+    workers can write it), a memory map or an array in memory."""
+
+    def __init__(self, array) -> None:
+        self.array = array
+
+    def __call__(self, region, block) -> None:
+        self.array[region] = block
+
+
 def block_regions(array) -> list:
     """(block index, slices) of every block of a dask array, in C order."""
     starts = [numpy.concatenate([[0], numpy.cumsum(c)[:-1]]).astype(int) for c in array.chunks]

@@ -86,10 +86,12 @@ class VolumeSource:
         return da.from_array(self.load(), chunks=chunks)
 
 
-def describe_volume(path, *, spacing: Optional[Sequence[float]] = None) -> VolumeSource:
+def describe_volume(path, *, spacing: Optional[Sequence[float]] = None,
+                    require_spacing: bool = True) -> VolumeSource:
     """Describe an input volume from its header alone (see :class:`VolumeSource`).
 
-    ``spacing`` (I,J,K mm) is needed for a plain zarr array and must agree with an OME-Zarr's.
+    ``spacing`` (I,J,K mm) is needed for a plain zarr array (unless ``require_spacing`` is false:
+    then 1 mm) and must agree with an OME-Zarr's.
     """
     path = os.fspath(path)
     from .zarr_volumes import is_zarr_path
@@ -97,7 +99,7 @@ def describe_volume(path, *, spacing: Optional[Sequence[float]] = None) -> Volum
     if is_zarr_path(path):
         from .zarr_volumes import open_zarr_volume
 
-        z = open_zarr_volume(path, spacing=spacing)
+        z = open_zarr_volume(path, spacing=spacing, require_spacing=require_spacing)
         return VolumeSource(path, ZARR, z.array.shape, z.array.dtype, z.spacing, z.origin, z.direction,
                             z.value_range, zarr=z)
     if spacing is not None:
@@ -158,10 +160,11 @@ def _simpleitk_source(path: str) -> VolumeSource:
                         reason=reason)
 
 
-def open_volume(path, *, spacing: Optional[Sequence[float]] = None) -> Volume:
+def open_volume(path, *, spacing: Optional[Sequence[float]] = None, require_spacing: bool = True) -> Volume:
     """A :class:`.volume_io.Volume` whose array reads as little as it can: a read-only memory map
-    for raw NRRD/MetaImage, a lazy chunked view for zarr, else the voxels loaded by SimpleITK."""
-    source = describe_volume(path, spacing=spacing)
+    for raw NRRD/MetaImage, a lazy chunked view for zarr, else the voxels loaded by SimpleITK.
+    ``spacing``/``require_spacing``: as :func:`describe_volume`."""
+    source = describe_volume(path, spacing=spacing, require_spacing=require_spacing)
     return Volume(source.load(), source.spacing, source.origin, source.direction)
 
 

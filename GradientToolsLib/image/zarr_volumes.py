@@ -149,7 +149,8 @@ def _attributes(node) -> dict:
     return attrs
 
 
-def open_zarr_volume(path, *, spacing: Optional[Sequence[float]] = None) -> ZarrVolume:
+def open_zarr_volume(path, *, spacing: Optional[Sequence[float]] = None,
+                     require_spacing: bool = True) -> ZarrVolume:
     """Open a zarr store's volume without reading its voxels.
 
     Parameters
@@ -158,7 +159,8 @@ def open_zarr_volume(path, *, spacing: Optional[Sequence[float]] = None) -> Zarr
         An OME-Zarr image (group with ``multiscales``; level 0 is used) or a zarr array (3-D, or
         with extra axes of length 1 in front).
     spacing : three floats (I, J, K, mm), optional
-        Required for a plain zarr array; for an OME-Zarr it must agree with the store's.
+        Required for a plain zarr array (unless ``require_spacing`` is false: then 1 mm, for
+        work in voxel steps); for an OME-Zarr it must agree with the store's.
 
     Raises
     ------
@@ -171,6 +173,8 @@ def open_zarr_volume(path, *, spacing: Optional[Sequence[float]] = None) -> Zarr
     fmt = int(getattr(getattr(node, "metadata", None), "zarr_format", 2) or 2)
     attrs = _attributes(node)
     if hasattr(node, "shape"):                                     # a plain array
+        if spacing is None and not require_spacing:
+            spacing = (1.0, 1.0, 1.0)
         if spacing is None:
             raise GradientToolsError(
                 f"{path} is a zarr array without geometry: give the voxel spacing (--spacing I J K, mm)")
@@ -268,16 +272,6 @@ def _unit_mm(path: str, unit: Optional[str]) -> float:
 
 # --------------------------------------------------------------------------------------- output
 
-class ZarrBlockWriter:
-    """``writer(region, block)`` stores a block into a zarr array (picklable, for cluster workers)."""
-
-    def __init__(self, array) -> None:
-        self.array = array
-
-    def __call__(self, region, block) -> None:
-        self.array[region] = block
-
-
 def check_block_alignment(array, chunks: Sequence[int], what: str = "the output store") -> None:
     """An error unless every block of the dask ``array`` covers whole chunks of ``chunks``
     (blocks written in parallel into shared chunks would overwrite each other's voxels)."""
@@ -293,10 +287,10 @@ def store_dask_volume(array, target, *, scheduler: Optional[str] = None, progres
                       message: str = "computing") -> float:
     """Compute a dask array into a zarr array, block by block (on the workers with a cluster);
     returns the largest value."""
-    from .dask_gradient import compute_blocks
+    from .dask_gradient import BlockWriter, compute_blocks
 
     check_block_alignment(array, target.chunks)
-    return compute_blocks(array, ZarrBlockWriter(target), scheduler=scheduler, write_on_workers=True,
+    return compute_blocks(array, BlockWriter(target), scheduler=scheduler, write_on_workers=True,
                    progress=progress, message=message)
 
 

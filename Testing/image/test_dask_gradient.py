@@ -51,7 +51,8 @@ def test_equals_gradient_magnitude_bit_for_bit(volume, method, sigma, engine, ch
     """Any chunking (chunk seams, one-slice chunks thinner than the Gaussian's radius, irregular
     chunks) gives gradient_magnitude's values exactly: central against the default (VTK) and numpy
     engines, Sobel/Gaussian against its shifted-slice kernel."""
-    lazy = gradient_magnitude_dask(da.from_array(volume, chunks=chunks), SPACING, method, sigma, engine=engine)
+    lazy = gradient_magnitude_dask(da.from_array(volume, chunks=chunks), SPACING, method, sigma,
+                                   engine=engine)
     assert lazy.dtype == np.float32 and lazy.chunks == da.from_array(volume, chunks=chunks).chunks
     result = lazy.compute(scheduler="threads")
     np.testing.assert_array_equal(result, shifted_slice_reference(volume, method, sigma, engine))
@@ -107,19 +108,11 @@ def test_mismatched_chunking_is_refused_before_writing(volume, tmp_path):
 
 def test_missing_extra_is_one_clear_line(monkeypatch, volume):
     monkeypatch.setitem(sys.modules, "dask.array", None)
-    with pytest.raises(GradientToolsError, match=r"optional extra 'big' \(pip install 'gradienttools\[big\]'\)"):
+    with pytest.raises(GradientToolsError, match=r"extra 'big' \(pip install 'gradienttools\[big\]'\)"):
         gradient_magnitude_dask(volume, SPACING)
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True,
-                                  dashboard_address=None) as local:
-        yield local
-
-
-def test_zarr_round_trip_on_a_local_cluster(volume, tmp_path, cluster):
+def test_zarr_round_trip_on_a_local_cluster(volume, tmp_path, dask_cluster):
     """OME-Zarr in (micrometres, translation), computed by two worker processes that read and write
     the store themselves, OME-Zarr out with the same axes and transformations; values identical."""
     source = tmp_path / "in.ome.zarr"
@@ -138,7 +131,7 @@ def test_zarr_round_trip_on_a_local_cluster(volume, tmp_path, cluster):
     seen = []
     with zarr_volume_output(str(target), volume.shape, opened.array.chunks, spacing=opened.spacing,
                             origin=opened.origin, like=opened) as out:
-        maximum = store_dask_volume(lazy, out, scheduler=cluster.scheduler_address,
+        maximum = store_dask_volume(lazy, out, scheduler=dask_cluster,
                                     progress=lambda f, m: seen.append(f))
     assert seen[-1] == 1.0 and seen == sorted(seen)
     written = open_zarr_volume(str(target))

@@ -33,7 +33,8 @@ def ome_store(path, array, *, names="zyx", scale=None, translation=None, version
     transforms = [{"type": "scale", "scale": scale or [1.0] * array.ndim}]
     if translation is not None:
         transforms.append({"type": "translation", "translation": translation})
-    multiscale = {"axes": _axes(names, unit), "datasets": [{"path": "0", "coordinateTransformations": transforms}]}
+    multiscale = {"axes": _axes(names, unit),
+                  "datasets": [{"path": "0", "coordinateTransformations": transforms}]}
     multiscale.update(extra or {})
     if version == "0.5":
         group.attrs["ome"] = {"version": "0.5", "multiscales": [multiscale]}
@@ -85,7 +86,7 @@ def test_view_indexing_equals_numpy_and_reads_only_touched_chunks(tmp_path, rng)
     counted = zarr.open_array(store=CountingStore(str(tmp_path / "v.zarr" / "0"), read_only=True), mode="r")
     lazy = ZarrVolumeArray(counted)
     reads.clear()
-    block = lazy[np.ix_(np.arange(11, 19), np.arange(1, 9), np.arange(21, 29))]   # one 8^3 block + nothing
+    block = lazy[np.ix_(np.arange(11, 19), np.arange(1, 9), np.arange(21, 29))]   # inside one chunk
     np.testing.assert_array_equal(block, data[11:19, 1:9, 21:29])
     chunk_reads = [k for k in reads if not k.endswith((".zarray", ".zattrs", "zarr.json", ".zgroup"))]
     assert len(chunk_reads) == 1                                # of 64 chunks
@@ -129,7 +130,8 @@ def test_bad_stores(tmp_path, rng):
 def test_output_replaces_a_zarr_store_but_nothing_else(tmp_path):
     target = tmp_path / "out.zarr"
     for _ in range(2):
-        with zarr_volume_output(str(target), (2, 3, 4), (2, 3, 4), spacing=(1, 1, 1), origin=(0, 0, 0)) as out:
+        with zarr_volume_output(str(target), (2, 3, 4), (2, 3, 4), spacing=(1, 1, 1),
+                                origin=(0, 0, 0)) as out:
             out[...] = 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]
     other = tmp_path / "folder.zarr"
