@@ -168,15 +168,15 @@ def _compute_slabs(args, source, out_kind: str, spacing) -> float:
 
 def _compute_dask(args, source, out_kind: str, spacing) -> float:
     """dask engine: zarr chunks in or out, on local threads or a dask.distributed cluster."""
-    from ..image.dask_gradient import BlockWriter, compute_blocks, gradient_magnitude_dask
+    from ..image.dask_gradient import BlockWriter, compute_blocks, gradient_magnitude_dask, work_blocks
     from ..image.zarr_volumes import store_dask_volume, zarr_volume_output
 
-    lazy = source.dask_array()
+    # stored chunks: the input store's, else 64^3 for a new store; work in blocks of whole chunks
+    chunks = source.chunks or tuple(min(64, n) for n in source.shape)
+    lazy = source.dask_array(chunks=work_blocks(source.shape, chunks))
     result = gradient_magnitude_dask(lazy, spacing, args.method, args.sigma)
     run = dict(scheduler=args.scheduler, message=f"gradient magnitude ({args.method})")
     if out_kind == "zarr":
-        chunks = source.chunks or tuple(min(64, n) for n in source.shape)
-        result = result.rechunk(chunks)
         if not numpy.allclose(source.direction, numpy.eye(3)):
             sys.stderr.write(f"gradienttools {NAME}: warning: OME-Zarr stores no orientation: the "
                              "input's direction cosines are not kept\n")

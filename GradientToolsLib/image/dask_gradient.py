@@ -111,6 +111,24 @@ def gradient_magnitude_dask(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), m
     return result[0] if two_d else result
 
 
+#: voxels of one block of work (a float32 result of 32 MB): dask's per-task overhead (about a
+#: millisecond) stays small against the work, and a worker holds a few hundred MB per task
+BLOCK_VOXELS = 8 << 20
+
+
+def work_blocks(shape: Sequence[int], chunks: Sequence[int], voxels: int = BLOCK_VOXELS) -> tuple:
+    """Block shape (K, J, I) for computing a volume stored in ``chunks``: whole chunks merged along
+    I, then J, then K up to about ``voxels``, so that every block covers whole stored chunks (each
+    is read or written once, by one task) and the halos are few (blocks span full slices when
+    they fit)."""
+    block = [min(int(c), int(n)) for c, n in zip(chunks, shape)]
+    for axis in (2, 1, 0):
+        size = int(numpy.prod(block)) // block[axis]
+        fit = max(1, voxels // max(1, size) // block[axis])
+        block[axis] = min(int(shape[axis]), block[axis] * fit)
+    return tuple(block)
+
+
 class BlockWriter:
     """``writer(region, block)`` stores a block into an array: a zarr array (picklable, so cluster
     workers can write it), a memory map or an array in memory."""

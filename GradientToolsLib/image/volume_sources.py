@@ -73,14 +73,17 @@ class VolumeSource:
 
         return read_volume(self.path).array
 
-    def dask_array(self, chunks=(64, 256, 256)):
-        """The voxels as a dask array read lazily (each task reads its own chunk from the file or
-        store, so that cluster workers on a shared file system read without the scheduler)."""
+    def dask_array(self, chunks=None):
+        """The voxels as a dask array read lazily (each task reads its own block from the file or
+        store, so that cluster workers on a shared file system read without the scheduler).
+        ``chunks``: the blocks (default: the zarr store's chunks, else 64 x 256 x 256)."""
         from .dask_gradient import require
 
         da = require("dask.array")
+        if chunks is None:
+            chunks = self.chunks or (64, 256, 256)
         if self.kind == ZARR:
-            return da.from_array(self.zarr.array, chunks=self.zarr.array.chunks)
+            return da.from_array(self.zarr.array, chunks=chunks)
         if self.kind == MEMORY_MAPPED:
             return da.from_array(raw_volumes.RawFileArray.from_header(self.header), chunks=chunks)
         return da.from_array(self.load(), chunks=chunks)

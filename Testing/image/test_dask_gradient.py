@@ -117,7 +117,7 @@ def test_zarr_round_trip_on_a_local_cluster(volume, tmp_path, dask_cluster):
     the store themselves, OME-Zarr out with the same axes and transformations; values identical."""
     source = tmp_path / "in.ome.zarr"
     group = zarr.open_group(str(source), mode="w", zarr_format=2)
-    level = group.create_array("0", shape=volume.shape, chunks=(32, 32, 32), dtype=volume.dtype)
+    level = group.create_array("0", shape=volume.shape, chunks=(24, 45, 55), dtype=volume.dtype)
     level[...] = volume
     axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
     scale, translation = [1300.0, 900.0, 700.0], [5.0, -3.0, 2.5]
