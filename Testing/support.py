@@ -129,3 +129,19 @@ def run_sampling_memory(argv, interval: float = 0.005):
         out.seek(0)
         err.seek(0)
         return CliResult(child.returncode, out.read(), err.read()), peak * 1024
+
+
+def zarr_group_with_level(path, array, chunks, zarr_format: int = 2):
+    """A zarr group at ``path`` holding ``array`` as its array "0" (zarr 2 or zarr 3 API)."""
+    import zarr
+
+    if int(zarr.__version__.split(".")[0]) >= 3:
+        group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
+        level = group.create_array("0", shape=array.shape, chunks=chunks, dtype=array.dtype)
+    else:
+        if zarr_format != 2:
+            pytest.skip("zarr format 3 needs zarr >= 3")
+        group = zarr.open_group(str(path), mode="w")
+        level = group.create_dataset("0", shape=array.shape, chunks=chunks, dtype=array.dtype)
+    level[...] = array
+    return group

@@ -45,7 +45,7 @@ import numpy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "Testing"))
-from support import run_sampling_memory  # noqa: E402  (the suite's memory sampler)
+from support import run_sampling_memory, zarr_group_with_level  # noqa: E402  (the suite's helpers)
 
 SPACING = (0.5, 0.5, 0.8)
 SIGMA = 1.0
@@ -142,11 +142,7 @@ def _report(method: str, voxels: int, best: dict) -> bool:
 
 
 def write_ome_zarr(path: str, array, chunks=(64, 64, 64)) -> None:
-    import zarr
-
-    group = zarr.open_group(path, mode="w", zarr_format=2)
-    level = group.create_array("0", shape=array.shape, chunks=chunks, dtype=array.dtype)
-    level[...] = array
+    group = zarr_group_with_level(path, array, chunks)
     axes = [{"name": n, "type": "space", "unit": "millimeter"} for n in "zyx"]
     group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [
         {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": list(SPACING[::-1])}]}]}]

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from support import zarr_group_with_level
 
 da = pytest.importorskip("dask.array", reason="needs the 'big' extra (dask, distributed, zarr)")
 zarr = pytest.importorskip("zarr", reason="needs the 'big' extra (dask, distributed, zarr)")
@@ -116,9 +117,7 @@ def test_zarr_round_trip_on_a_local_cluster(volume, tmp_path, dask_cluster):
     """OME-Zarr in (micrometres, translation), computed by two worker processes that read and write
     the store themselves, OME-Zarr out with the same axes and transformations; values identical."""
     source = tmp_path / "in.ome.zarr"
-    group = zarr.open_group(str(source), mode="w", zarr_format=2)
-    level = group.create_array("0", shape=volume.shape, chunks=(24, 45, 55), dtype=volume.dtype)
-    level[...] = volume
+    group = zarr_group_with_level(source, volume, (24, 45, 55))
     axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
     scale, translation = [1300.0, 900.0, 700.0], [5.0, -3.0, 2.5]
     group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [

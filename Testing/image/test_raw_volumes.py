@@ -206,3 +206,26 @@ def test_outputs_never_overwrite_inputs(tmp_path, rng):
         with pytest.raises(GradientToolsError, match="overwrite the input"):
             refuse_overwriting_inputs([str(tmp_path / output)], [str(tmp_path / "in.nhdr")])
     refuse_overwriting_inputs([str(tmp_path / "out.nhdr")], [str(tmp_path / "in.nhdr")])
+
+
+def test_slicer_teem_reader_reads_our_nrrd(offscreen, tmp_path, rng):
+    """Slicer's teem-based vtkTeemNRRDReader (its NRRD path without ITK): same voxels, and the
+    inverse of its RAS-to-IJK matrix is the geometry we wrote."""
+    import slicer
+    from vtk.util import numpy_support
+
+    array = rng.normal(size=(4, 9, 11)).astype(np.float32)
+    expected = Volume(array, SPACING, ORIGIN, DIRECTION).ijk_to_ras()
+    for ending in (".nrrd", ".nhdr"):
+        path = str(tmp_path / ("teem" + ending))
+        with raw_volume_output(path, array.shape, SPACING, ORIGIN, DIRECTION) as voxels:
+            voxels[...] = array
+        reader = slicer.vtkTeemNRRDReader()
+        reader.SetFileName(path)
+        reader.Update()
+        matrix = reader.GetRasToIjkMatrix()
+        ras_to_ijk = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+        np.testing.assert_allclose(np.linalg.inv(ras_to_ijk), expected, rtol=0, atol=1e-12)
+        image = reader.GetOutput()
+        values = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(array.shape)
+        np.testing.assert_array_equal(values, array)

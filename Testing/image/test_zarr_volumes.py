@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import zarr_group_with_level
 
 zarr = pytest.importorskip("zarr", reason="needs the 'big' extra (dask, distributed, zarr)")
 
@@ -26,10 +27,7 @@ def _axes(names="zyx", unit="micrometer"):
 
 def ome_store(path, array, *, names="zyx", scale=None, translation=None, version="0.4", unit="micrometer",
               chunks=None, extra=None):
-    fmt = 3 if version == "0.5" else 2
-    group = zarr.open_group(str(path), mode="w", zarr_format=fmt)
-    level = group.create_array("0", shape=array.shape, chunks=chunks or array.shape, dtype=array.dtype)
-    level[...] = array
+    group = zarr_group_with_level(path, array, chunks or array.shape, 3 if version == "0.5" else 2)
     transforms = [{"type": "scale", "scale": scale or [1.0] * array.ndim}]
     if translation is not None:
         transforms.append({"type": "translation", "translation": translation})
@@ -107,13 +105,14 @@ def test_bad_stores(tmp_path, rng):
     plain = zarr.open_array(str(tmp_path / "plain.zarr"), mode="w", shape=(6, 7, 8), dtype="f4")
     cases = {
         "without geometry: give the voxel spacing": str(tmp_path / "plain.zarr"),
-        "several volumes": ome_store(tmp_path / "c.zarr", data, names="czyx").store.root,
-        "4 axes in the metadata but level 0 has 3": ome_store(tmp_path / "m.zarr", data[0], names="zyx",
-                                                             scale=[1, 1, 1]).store.root,
-        "unknown space unit": ome_store(tmp_path / "u.zarr", data[0], unit="furlong").store.root,
+        "several volumes": tmp_path / "c.zarr",
+        "4 axes in the metadata but level 0 has 3": tmp_path / "m.zarr",
+        "unknown space unit": tmp_path / "u.zarr",
         "zarr store not found": str(tmp_path / "missing.zarr"),
     }
-    group = zarr.open_group(str(tmp_path / "m.zarr"), mode="r+")
+    ome_store(tmp_path / "c.zarr", data, names="czyx")
+    ome_store(tmp_path / "u.zarr", data[0], unit="furlong")
+    group = ome_store(tmp_path / "m.zarr", data[0], names="zyx", scale=[1, 1, 1])
     attrs = dict(group.attrs)
     attrs["multiscales"][0]["axes"] = _axes("tzyx")
     group.attrs.update(attrs)
