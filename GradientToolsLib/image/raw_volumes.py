@@ -135,13 +135,17 @@ def output_files(path: str) -> list:
 
 
 def refuse_overwriting_inputs(outputs: Sequence[str], inputs: Sequence[str]) -> None:
-    """An error when an output file would be one of the inputs' files (header or data file)."""
+    """An error when an output would be one of the inputs' files (header or data file), or a folder
+    (a zarr store) holding an input."""
     protected = [f for path in inputs for f in input_files(path)]
     for out in (f for path in outputs for f in output_files(path)):
         for existing in protected:
             if os.path.exists(out) and same_file(out, existing) or \
                     os.path.abspath(out) == os.path.abspath(existing):
                 raise GradientToolsError(f"output {out} would overwrite the input file {existing}")
+            if os.path.realpath(existing).startswith(os.path.realpath(out).rstrip(os.sep) + os.sep):
+                raise GradientToolsError(
+                    f"output {out} would replace the folder holding the input {existing}")
 
 
 @contextlib.contextmanager

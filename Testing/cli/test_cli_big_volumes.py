@@ -190,5 +190,8 @@ def test_zarr_in_and_out_through_the_command(tmp_path, phantom, dask_cluster):
     missing = run_cli("magnitude", tmp_path / "plain.zarr", tmp_path / "p.nrrd")
     assert missing.code == 2 and "give the voxel spacing (--spacing I J K, mm)" in missing.err
     assert not (tmp_path / "p.nrrd").exists()
+    replace = run_cli("magnitude", tmp_path / "grad.zarr" / "0", tmp_path / "grad.zarr",
+                      "--spacing", *SPACING)
+    assert replace.code == 2 and "would replace the folder holding the input" in replace.err
     assert run_cli("magnitude", tmp_path / "plain.zarr", tmp_path / "p.mha", "--spacing", *SPACING).code == 0
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "p.mha"))), expected)
