@@ -11,9 +11,12 @@ The logic class is usable from the Python console::
 It behaves the same on Slicer 5.8 and 5.10: widgets are bound with ``connectParametersToGui`` (whose
 tag 5.8 returns, unlike ``connectGui``), and the free-text opacity field is synced on editingFinished
 (5.8's line-edit connector rewrites the text, moving the cursor, on every keystroke).
+
+The panel's sections (one PanelSection subclass per collapsible section) and its combo-box choices
+live in the GradientToolsPanel package beside this file, which is imported afresh each time this
+file runs, so that Slicer's Reload (which runs only this file again) takes edits to them too.
 """
 
-import enum
 import os
 import sys
 from typing import Annotated, Optional
@@ -21,12 +24,44 @@ from typing import Annotated, Optional
 import qt
 import slicer
 import vtk
-from slicer import vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode
+from slicer import vtkMRMLDiffusionWeightedVolumeNode, vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
 from slicer.parameterNodeWrapper import WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import *
 from slicer.util import VTKObservationMixin
+
+#: the package of the panel's sections and choices, in this file's folder
+PANEL_PACKAGE = "GradientToolsPanel"
+
+
+def _forgetPanelPackage():
+    """Drop the panel package's modules from sys.modules, so the imports below run them again.
+
+    Slicer's Reload (slicer.util.reloadScriptedModule, 5.8 and 5.10) runs this file again but takes
+    the modules it imports from sys.modules: without this, edited sections would stay as first
+    loaded. Slicer puts this file's folder on sys.path; it is added here too when it is missing.
+    """
+    moduleFolder = os.path.dirname(os.path.abspath(__file__))
+    if moduleFolder not in sys.path:
+        sys.path.append(moduleFolder)
+    for name in [n for n in sys.modules if n == PANEL_PACKAGE or n.startswith(PANEL_PACKAGE + ".")]:
+        del sys.modules[name]
+
+
+_forgetPanelPackage()
+from GradientToolsPanel.DiffusionSchemeSection import DiffusionSchemeSection
+from GradientToolsPanel.GradientCheckSection import GradientCheckSection
+from GradientToolsPanel.GradientMagnitudeSection import GradientMagnitudeSection
+from GradientToolsPanel.GradientOpacitySection import GradientOpacitySection
+from GradientToolsPanel.PanelChoices import (
+    B0Placement,
+    ExportFormat,
+    GradientMethod,
+    GradientUnits,
+    Ordering,
+    SchemeRadius,
+)
 
 #: The extension's GitHub repository: the one place it is written. CMakeLists.txt, GradientTools.json
 #: and README.md carry copies (the ExtensionsIndex checker reads them as literal text); after changing
@@ -81,53 +116,6 @@ which also provides the <code>gradienttools</code> command line.
 
 
 #
-# Choices shown in combo boxes
-#
-
-
-class PanelChoice(enum.Enum):
-    """A combo-box choice: the parameter node stores the member name, the combo box shows label()
-    (the parameter-node wrapper's enum connector), so the text is translatable; ``value`` is the
-    library's keyword."""
-
-    def label(self):
-        return _choiceLabels()[self]
-
-
-GradientMethod = PanelChoice("GradientMethod", [("CENTRAL", "central"), ("SOBEL", "sobel"),
-                                              ("GAUSSIAN", "gaussian")])
-GradientUnits = PanelChoice("GradientUnits", [("MM", "mm"), ("VOXEL", "voxel")])
-B0Placement = PanelChoice("B0Placement", [("INTERLEAVED", "interleaved"), ("START", "start")])
-Ordering = PanelChoice("Ordering", [("ROBUST", "robust"), ("NONE", "none")])
-SchemeRadius = PanelChoice("SchemeRadius", [("B_VALUE", "b-value"), ("UNIT", "unit")])
-ExportFormat = PanelChoice("ExportFormat", [("FSL", "fsl"), ("MRTRIX", "mrtrix"), ("SIEMENS", "siemens"),
-                                            ("GE", "ge"), ("PHILIPS", "philips"), ("NRRD", "nrrd")])
-
-
-def _choiceLabels():
-    """What the combo boxes show, translated when asked for."""
-    return {
-        GradientMethod.CENTRAL: _("central differences"),
-        GradientMethod.SOBEL: _("Sobel"),
-        GradientMethod.GAUSSIAN: _("derivative of Gaussian"),
-        GradientUnits.MM: _("per mm"),
-        GradientUnits.VOXEL: _("per voxel step (renderer units)"),
-        B0Placement.INTERLEAVED: _("interleaved"),
-        B0Placement.START: _("all at the start"),
-        Ordering.ROBUST: _("robust to early termination"),
-        Ordering.NONE: _("optimiser order"),
-        SchemeRadius.B_VALUE: _("radius from b-value"),
-        SchemeRadius.UNIT: _("unit sphere"),
-        ExportFormat.FSL: _("FSL (.bval, .bvec)"),
-        ExportFormat.MRTRIX: _("MRtrix (.b)"),
-        ExportFormat.SIEMENS: _("Siemens (.dvs)"),
-        ExportFormat.GE: _("GE (tensor .dat)"),
-        ExportFormat.PHILIPS: _("Philips (dti_vectors_input)"),
-        ExportFormat.NRRD: _("NRRD DWMRI keys"),
-    }
-
-
-#
 # GradientToolsParameterNode
 #
 
@@ -137,9 +125,11 @@ class GradientToolsParameterNode:
     """The panel's state, saved with the scene.
 
     gradient*: the gradient-magnitude section; opacity*: the gradient-opacity section;
-    scheme*: the diffusion-scheme section. Not bound through SlicerParameterName (synced by the
-    sections): opacityPoints (free text, taken on editingFinished), opacityChart, schemeShells (the
-    shells table), schemeReport (read-only text, rewritten only when it changes).
+    scheme*: the diffusion-scheme section; check*: the gradient-table check section (its result is
+    not a parameter: the section keeps it until another volume is selected or the scene closes).
+    Not bound through SlicerParameterName (synced by the sections): opacityPoints (free text, taken
+    on editingFinished), opacityChart, schemeShells (the shells table), schemeReport (read-only
+    text, rewritten only when it changes).
     """
 
     gradientInputVolume: vtkMRMLScalarVolumeNode
@@ -167,6 +157,10 @@ class GradientToolsParameterNode:
     schemeImportBMax: Annotated[float, WithinRange(0.0, 100000.0)] = 0.0
     schemeExportFormat: ExportFormat = ExportFormat.FSL
     schemeReport: str = ""
+
+    checkDwiVolume: vtkMRMLDiffusionWeightedVolumeNode
+    # None: a mask from the b=0 volumes
+    checkMaskVolume: vtkMRMLScalarVolumeNode
 
 
 #
@@ -200,7 +194,7 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                               if widget.property("SlicerParameterName")}
         # one entry per collapsible section; a new section is one more PanelSection subclass here
         self.sections = {"gradient": GradientMagnitudeSection(self), "opacity": GradientOpacitySection(self),
-                         "scheme": DiffusionSchemeSection(self)}
+                         "scheme": DiffusionSchemeSection(self), "check": GradientCheckSection(self)}
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndImportEvent, self.onSceneEndImport)
@@ -248,6 +242,9 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self._parameterNode.gradientInputVolume = firstVolume
             if not self._parameterNode.opacityVolume:
                 self._parameterNode.opacityVolume = firstVolume
+        firstDwi = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLDiffusionWeightedVolumeNode")
+        if firstDwi and not self._parameterNode.checkDwiVolume:
+            self._parameterNode.checkDwiVolume = firstDwi
 
     def setParameterNode(self, inputParameterNode: Optional[GradientToolsParameterNode]) -> None:
         """Bind the widgets to a parameter node (None: unbind); the previous binding is undone first."""
@@ -311,245 +308,6 @@ class GradientToolsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 raise cancelled(title)
 
         return progress
-
-
-class PanelSection:
-    """One collapsible section of the panel: its signals, its part of updateGui, its scene-close reset.
-
-    ``widget`` is the GradientToolsWidget; ``self.ui`` and ``self.logic`` are its.
-    """
-
-    def __init__(self, widget) -> None:
-        self.widget = widget
-        self.ui = widget.ui
-        self.logic = widget.logic
-        self.connectSignals()
-
-    @property
-    def parameterNode(self):
-        return self.widget.parameterNode
-
-    def connectSignals(self) -> None:
-        pass
-
-    def connectButtons(self, **slots) -> None:
-        """Connect the clicked signal of each named .ui button to its slot."""
-        for name, slot in slots.items():
-            getattr(self.ui, name).connect("clicked(bool)", slot)
-
-    def updateGui(self, p, busy) -> None:
-        pass
-
-    def sceneClosed(self) -> None:
-        pass
-
-
-class GradientMagnitudeSection(PanelSection):
-    def connectSignals(self) -> None:
-        self.connectButtons(gradientApplyButton=self.onApply)
-
-    def updateGui(self, p, busy) -> None:
-        self.ui.gradientApplyButton.enabled = bool(p.gradientInputVolume) and not busy
-        self.ui.gradientSigmaSpinBox.enabled = p.gradientMethod == GradientMethod.GAUSSIAN
-
-    def onApply(self) -> None:
-        p = self.parameterNode
-        gaussian = p.gradientMethod == GradientMethod.GAUSSIAN
-        output = self.widget.runLongWork(
-            _("Computing gradient magnitude"), _("Failed to compute the gradient magnitude."),
-            lambda progress: self.logic.computeGradientMagnitude(
-                p.gradientInputVolume, p.gradientOutputVolume, method=p.gradientMethod.value,
-                sigma=p.gradientSigma if gaussian else None, units=p.gradientUnits.value, progress=progress))
-        if output is not None:
-            p.gradientOutputVolume = output
-            slicer.util.setSliceViewerLayers(background=output, fit=True)
-
-
-class GradientOpacitySection(PanelSection):
-    def connectSignals(self) -> None:
-        self.connectButtons(opacitySuggestButton=self.onSuggest, opacityApplyButton=self.onApply,
-                            opacityResetButton=self.onReset)
-        # the typed function is taken on editingFinished, not bound (see GradientToolsParameterNode)
-        self.ui.opacityPointsLineEdit.connect("editingFinished()", self.onPointsEdited)
-        self.ui.opacityPointsLineEdit.connect("textChanged(QString)", self._updateApplyButton)
-
-    def updateGui(self, p, busy) -> None:
-        self.ui.opacitySuggestButton.enabled = bool(p.opacityVolume) and not busy
-        self.ui.opacityResetButton.enabled = bool(p.opacityVolume) and not busy
-        lineEdit = self.ui.opacityPointsLineEdit
-        # text the user is still typing (modified, editing not finished) is not overwritten
-        if lineEdit.text != p.opacityPoints and not lineEdit.modified:
-            lineEdit.text = p.opacityPoints
-        self._updateApplyButton()
-        if p.opacityChart:
-            self.logic.showChart(self.ui.opacityPlotWidget, p.opacityChart)
-
-    def _updateApplyButton(self, text=None) -> None:
-        p = self.parameterNode
-        typed = self.ui.opacityPointsLineEdit.text.strip()
-        self.ui.opacityApplyButton.enabled = bool(p and p.opacityVolume and typed and not self.widget.busy)
-
-    def sceneClosed(self) -> None:
-        self.showSuggestion(None)
-        self.ui.opacityPointsLineEdit.modified = False
-
-    def onPointsEdited(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("Failed to store the gradient-opacity function.")):
-            lineEdit = self.ui.opacityPointsLineEdit
-            if self.parameterNode is not None and lineEdit.modified:
-                lineEdit.modified = False
-                self.parameterNode.opacityPoints = lineEdit.text.strip()
-
-    def showSuggestion(self, suggestion) -> None:
-        """Noise estimate and the suggestion's warnings (issue 9's ``warnings``, absent before it)."""
-        if suggestion is None:
-            self.ui.opacityNoiseLabel.text = "-"
-            warnings = []
-        else:
-            self.ui.opacityNoiseLabel.text = _("{sigma:.4g} (scalar units)").format(
-                sigma=float(suggestion.noise_sigma))
-            warnings = [str(w) for w in (getattr(suggestion, "warnings", None) or [])]
-        self.ui.opacityWarningsLabel.text = "\n".join(warnings)
-        self.ui.opacityWarningsLabel.visible = bool(warnings)
-
-    def onSuggest(self) -> None:
-        p = self.parameterNode
-        suggestion = self.widget.runLongWork(
-            _("Analysing gradients"), _("Failed to suggest a gradient opacity."),
-            lambda progress: self.logic.suggestGradientOpacity(
-                p.opacityVolume, visibleOnly=p.opacityVisibleOnly, suppression=p.opacitySuppression,
-                progress=progress))
-        if suggestion is None:
-            return
-        with slicer.util.tryWithErrorDisplay(_("Failed to show the suggestion."), waitCursor=True):
-            self.showSuggestion(suggestion)
-            p.opacityChart = self.logic.histogramChart(suggestion, p.opacityChart)
-            self.ui.opacityPointsLineEdit.modified = False
-            p.opacityPoints = self.logic.pointsToString(suggestion.points)
-
-    def onApply(self) -> None:
-        self.onPointsEdited()  # text typed but not yet confirmed with Enter counts
-        p = self.parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to apply the gradient opacity."), waitCursor=True):
-            self.logic.applyGradientOpacity(p.opacityVolume, p.opacityPoints)
-
-    def onReset(self) -> None:
-        p = self.parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to reset the gradient opacity."), waitCursor=True):
-            self.logic.resetGradientOpacity(p.opacityVolume)
-
-
-class DiffusionSchemeSection(PanelSection):
-    def __init__(self, widget) -> None:
-        self._updatingShellsTable = False
-        super().__init__(widget)
-
-    def connectSignals(self) -> None:
-        self.connectButtons(schemeAddShellButton=self.onAddShell, schemeRemoveShellButton=self.onRemoveShell,
-                            schemeGenerateButton=self.onGenerate, schemeImportButton=self.onImport,
-                            schemeExportButton=self.onExport)
-        self.ui.schemeShellsTable.connect("cellChanged(int,int)", self.onShellsTableEdited)
-
-    def updateGui(self, p, busy) -> None:
-        self.ui.schemeGenerateButton.enabled = not busy
-        self.showShells(p.schemeShells)
-        report = self.ui.schemeReportTextEdit
-        if report.toPlainText() != p.schemeReport:  # rewriting would scroll it back to the top
-            report.setPlainText(p.schemeReport)
-
-    def showShells(self, text) -> None:
-        """Fill the table with the shells of ``text`` (the parameter's value; none if it is invalid,
-        which only the console can make)."""
-        table = self.ui.schemeShellsTable
-        try:
-            shells = self.logic.parseShells(text)
-        except ValueError:
-            shells = []
-        self._updatingShellsTable = True
-        try:
-            table.setRowCount(len(shells))
-            for row, (bValue, count) in enumerate(shells):
-                for column, value in enumerate((bValue, count)):
-                    item = table.item(row, column)
-                    if item is None:
-                        item = qt.QTableWidgetItem()
-                        table.setItem(row, column, item)
-                    item.setText(f"{value:g}")
-        finally:
-            self._updatingShellsTable = False
-
-    def _shellsFromTable(self):
-        table = self.ui.schemeShellsTable
-        rows = []
-        for row in range(table.rowCount):
-            cells = [table.item(row, column) for column in range(2)]
-            rows.append(tuple(c.text().strip() if c is not None else "" for c in cells))
-        return ", ".join(f"{b}:{n}" for b, n in rows if b or n)
-
-    def onShellsTableEdited(self, row, column) -> None:
-        if self._updatingShellsTable:
-            return
-        p = self.parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Invalid shell; the table shows the shells in use again.")):
-            try:
-                p.schemeShells = self.logic.formatShells(self.logic.parseShells(self._shellsFromTable()))
-            finally:
-                # valid or not, the table shows the parameter's value: a bad cell is reverted
-                self.showShells(p.schemeShells)
-
-    def onAddShell(self) -> None:
-        shells = self.logic.parseShells(self.parameterNode.schemeShells)
-        nextB = (shells[-1][0] + 1000) if shells else 1000
-        shells.append((nextB, 30))
-        self.parameterNode.schemeShells = self.logic.formatShells(shells)
-
-    def onRemoveShell(self) -> None:
-        shells = self.logic.parseShells(self.parameterNode.schemeShells)
-        row = self.ui.schemeShellsTable.currentRow()
-        if not shells:
-            return
-        del shells[row if 0 <= row < len(shells) else -1]
-        self.parameterNode.schemeShells = self.logic.formatShells(shells)
-
-    def onGenerate(self) -> None:
-        p = self.parameterNode
-        scheme = self.widget.runLongWork(
-            _("Optimising gradient directions"), _("Failed to generate the scheme."),
-            lambda progress: self.logic.generateScheme(
-                self.logic.parseShells(p.schemeShells), b0Count=p.schemeB0Count,
-                b0Placement=p.schemeB0Placement.value, ordering=p.schemeOrdering.value,
-                optimizePolarity=p.schemeOptimizePolarity, seed=p.schemeSeed, progress=progress))
-        if scheme is not None:
-            with slicer.util.tryWithErrorDisplay(_("Failed to show the scheme."), waitCursor=True):
-                self.showScheme(scheme)
-
-    def showScheme(self, scheme) -> None:
-        p = self.parameterNode
-        self.logic.showSchemeAsMarkups(scheme, radius=p.schemeRadius.value,
-                                       showAntipodes=p.schemeShowAntipodes)
-        p.schemeReport = self.logic.schemeReportText(scheme)
-
-    def onImport(self) -> None:
-        p = self.parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to import the scheme."), waitCursor=True):
-            paths = qt.QFileDialog.getOpenFileNames(
-                slicer.util.mainWindow(), _("Import gradient scheme (pick .bval and .bvec together)"), "",
-                _("Gradient tables (*.bval *.bvec *.b *.dvs *.dat *.txt *.nhdr *.nrrd);;All files (*)"))
-            if paths:
-                self.showScheme(self.logic.readScheme(list(paths), bMax=p.schemeImportBMax or None))
-
-    def onExport(self) -> None:
-        p = self.parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to export the scheme."), waitCursor=True):
-            scheme = self.logic.schemeFromScene()
-            if scheme is None:
-                raise ValueError(_("The scene holds no scheme preview to export: generate or import a scheme "
-                                   "first."))
-            prefix = qt.QFileDialog.getSaveFileName(
-                slicer.util.mainWindow(), _("Export gradient scheme (file name prefix)"), "scheme")
-            if prefix:
-                written = self.logic.writeScheme(scheme, prefix, p.schemeExportFormat.value)
-                slicer.util.showStatusMessage(_("Wrote {files}").format(files=", ".join(written)), 5000)
 
 
 #
@@ -665,6 +423,30 @@ class GradientToolsLogic(ScriptedLoadableModuleLogic):
     def attachSchemeToDWI(self, dwiNode, scheme):
         self.mrml.attach_scheme_to_dwi(dwiNode, scheme)
 
+    # gradient table check
+    def checkGradientTable(self, dwiNode, maskNode=None, apply=False, progress=None):
+        """Score the 24 axis flips/swaps of a DWI node's gradient table by fibre coherence; with
+        ``apply``, write the winner into the node. Returns GradientToolsLib's GradientCheck."""
+        from GradientToolsLib.mrml import gradient_check
+
+        result = gradient_check.check_gradient_table_for_node(dwiNode, maskNode, progress=progress)
+        if apply:
+            self.applyGradientCorrection(dwiNode, result)
+        return result
+
+    def applyGradientCorrection(self, dwiNode, result):
+        """Write a check's winning table into the DWI node (measurement frame); False if none needed."""
+        from GradientToolsLib.mrml import gradient_check
+
+        return gradient_check.apply_correction(dwiNode, result)
+
+    def describeCandidate(self, candidate):
+        """A (permutation, signs) of a check as text, e.g. "+J -I +K": the new I, J, K components are
+        the old J, minus the old I and the old K (voxel axes)."""
+        from GradientToolsLib.diffusion.gradcheck import describe
+
+        return describe(candidate)
+
 
 #
 # GradientToolsTest
@@ -687,7 +469,7 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
                      self.test_HistogramPlotUsesXColumns, self.test_SchemeMarkupsAndReadback,
                      self.test_WidgetLoads, self.test_PanelBindingsSurviveEnterExitCloseAndLoad,
                      self.test_PanelPlotKeepsItsChart, self.test_OpacityWarningsShown,
-                     self.test_ProgressIsModalAndCancellable):
+                     self.test_ProgressIsModalAndCancellable, self.test_GradientTableCheckAndCorrection):
             self.setUp()
             test()
 
@@ -952,3 +734,82 @@ class GradientToolsTest(ScriptedLoadableModuleTest):
             self.assertTrue(dialog.isHidden())
             self.assertIsNone(dialog.parent())
         self.delayDisplay("Progress passed")
+
+    def _flippedPhantomDwi(self, name="flipped DWI"):
+        """A DWI volume of GradientToolsLib's phantom brain (curved and crossing bundles, noise) whose
+        gradient table has its J axis flipped, and the true gradients as the node stores them
+        (identity measurement frame, IJK-to-RAS directions diag(-1, -1, 1): RAS = (-i, -j, k))."""
+        import numpy as np
+
+        from GradientToolsLib import dwi_phantom
+
+        scheme = GradientToolsLogic().generateScheme([(1000, 30)], b0Count=3, seed=1)
+        phantom = dwi_phantom(scheme.bvals, scheme.bvecs, shape=(12, 22, 22), spacing=(2.5, 2.5, 3.0),
+                              snr=20.0, seed=9)
+        node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", name)
+        slicer.util.updateVolumeFromArray(node, phantom.dwi)
+        node.SetSpacing(*phantom.spacing)
+        node.SetIJKToRASDirections(-1, 0, 0, 0, -1, 0, 0, 0, 1)
+        node.SetMeasurementFrameMatrix(vtk.vtkMatrix4x4())
+        toRAS = np.array([-1.0, -1.0, 1.0])
+        truth = scheme.bvecs * toRAS
+        flipped = scheme.bvecs * np.array([1.0, -1.0, 1.0]) * toRAS
+        node.SetNumberOfGradients(scheme.n)
+        for i, (g, b) in enumerate(zip(flipped, scheme.bvals)):
+            node.SetDiffusionGradient(i, [float(x) for x in g])
+            node.SetBValue(i, float(b))
+        return node, truth
+
+    def test_GradientTableCheckAndCorrection(self):
+        """The panel's check finds a flipped axis and Apply restores the true table, once; Cancel,
+        another volume and a scene close leave no result (and the node untouched)."""
+        import numpy as np
+
+        self.delayDisplay("Gradient table check and correction")
+        widget = self._enterPanel()
+        section = widget.sections["check"]
+        node, truth = self._flippedPhantomDwi()
+
+        def stored():
+            return np.array([node.GetDiffusionGradient(i) for i in range(node.GetNumberOfGradients())])
+
+        flipped = stored()
+        widget.parameterNode.checkDwiVolume = node
+        createProgressDialog = slicer.util.createProgressDialog
+
+        def cancelledAtOnce(*args, **kwargs):
+            dialog = createProgressDialog(*args, **kwargs)
+            dialog.cancel()  # as if Cancel were pressed before the first report
+            return dialog
+
+        slicer.util.createProgressDialog = cancelledAtOnce
+        try:
+            section.onCheck()
+        finally:
+            slicer.util.createProgressDialog = createProgressDialog
+        self.assertIsNone(section.result)
+        np.testing.assert_array_equal(stored(), flipped)
+
+        section.onCheck()
+        result = section.result
+        self.assertFalse(result.given_is_best)
+        self.assertEqual(result.best, ((0, 1, 2), (1, -1, 1)))
+        self.assertGreaterEqual(widget.ui.checkRankingTable.rowCount, 5)
+        self.assertTrue(widget.ui.checkApplyButton.enabled)
+        section.onApply()
+        np.testing.assert_allclose(stored(), truth, atol=1e-6)
+        self.assertFalse(widget.ui.checkApplyButton.enabled)
+        with self.assertRaises(ValueError):  # the same correction again: refused by the library
+            widget.logic.applyGradientCorrection(node, result)
+        np.testing.assert_allclose(stored(), truth, atol=1e-6)
+
+        other, _ = self._flippedPhantomDwi("another DWI")
+        widget.parameterNode.checkDwiVolume = other
+        self.assertIsNone(section.result)
+        self.assertFalse(widget.ui.checkApplyButton.enabled)
+        section.onCheck()
+        self.assertIsNotNone(section.result)
+        slicer.mrmlScene.Clear(0)
+        self.assertIsNone(section.result)
+        self.assertEqual(widget.ui.checkRankingTable.rowCount, 0)
+        self.delayDisplay("Gradient table check passed")

@@ -65,6 +65,11 @@ _EXPORTS = {
     "nrrd_dwi_header_lines": "diffusion.writers",
     "scheme_report": "diffusion.report",
     "format_report": "diffusion.report",
+    "check_gradient_table": "diffusion.gradcheck",
+    "GradientCheck": "diffusion.gradcheck",
+    "dwi_phantom": "diffusion.dwi_phantom",
+    "read_dwi": "image.volume_io",
+    "check_gradient_table_for_node": "mrml.gradient_check",
     # MRML nodes (Slicer or slicer-core)
     "compute_gradient_magnitude": "mrml",
     "apply_gradient_opacity": "mrml",

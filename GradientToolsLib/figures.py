@@ -30,15 +30,30 @@ def _pyplot():
     return plt
 
 
-def save_histogram_plot(suggestion, path: str, title: Optional[str] = None) -> str:
+def save_histogram_plot(suggestion, path: str, title: Optional[str] = None,
+                        analysed: str = "whole volume") -> str:
     """Write a PNG: the gradient histogram (log count axis) with the opacity curve over it.
 
-    Needs matplotlib (the ``plot`` extra). Written atomically.
+    Parameters
+    ----------
+    suggestion : GradientOpacitySuggestion
+    path : str
+        PNG file (written atomically).
+    title : str, optional
+        First title line (default: "gradient histogram and suggested opacity").
+    analysed : str
+        What was analysed, named in the title: "whole volume", "visible range 150..3000",
+        "mask body.nrrd", ...
+
+    The x axis zooms on the noise floor (up to 8x the noise level, or the whole range up to the
+    renderer's clamp x_max when that is nearer); a noise level beyond the plotted range is still
+    marked, by an arrow at the right edge with its value. The legend sits below the axes.
+    Needs matplotlib (the ``plot`` extra).
     """
     plt = _pyplot()
     counts = np.asarray(suggestion.histogram_counts, dtype=float)
     edges = np.asarray(suggestion.histogram_edges, dtype=float)
-    figure, axis = plt.subplots(figsize=(8, 4.5), dpi=100)
+    figure, axis = plt.subplots(figsize=(8, 5.2), dpi=100)
     axis.stairs(np.maximum(counts, 0.8), edges, fill=True, color="0.6", label="voxels (analysed sample)")
     axis.set_yscale("log")
     axis.set_ylim(0.8, max(10.0, counts.max(initial=1.0) * 2))
@@ -50,20 +65,33 @@ def save_histogram_plot(suggestion, path: str, title: Optional[str] = None) -> s
     curve.plot(xs, suggestion.opacity_at(xs), color="tab:orange", lw=2.5, marker="o", label="opacity")
     curve.set_ylim(-0.02, 1.05)
     curve.set_ylabel("gradient opacity")
-    if suggestion.noise_p99 > 0:
-        axis.axvline(suggestion.noise_p99, color="tab:red", ls="--", lw=1,
-                     label=f"noise 99th pct {suggestion.noise_p99:.4g}")
+    noise = float(suggestion.noise_p99)
     # the interesting part is usually near the noise floor: zoom there, keep the clamp in view
     right = edges[-1]
-    if suggestion.noise_p99 > 0:
-        right = min(edges[-1], max(8 * suggestion.noise_p99, pts[-2, 0] * 3 if len(pts) > 1 else 0))
-    axis.set_xlim(0, right if right > 0 else 1)
-    handles = axis.get_legend_handles_labels()
+    if noise > 0:
+        right = min(edges[-1], max(8 * noise, pts[-2, 0] * 3 if len(pts) > 1 else 0))
+    right = right if right > 0 else 1.0
+    axis.set_xlim(0, right)
+    noise_label = f"noise 99th pct P = {noise:.4g}"
+    if 0 < noise <= right:
+        axis.axvline(noise, color="tab:red", ls="--", lw=1, label=noise_label)
+    elif noise > right:
+        where = "beyond the renderer's clamp x_max" if noise > edges[-1] else "beyond the plotted range"
+        axis.annotate(f"{noise_label}\n{where} {edges[-1]:.4g}", xy=(1.0, 0.8), xycoords="axes fraction",
+                      xytext=(-60, 0), textcoords="offset points", ha="right", va="center", color="tab:red",
+                      fontsize=8, arrowprops={"arrowstyle": "-|>", "color": "tab:red"},
+                      bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        axis.plot([], [], color="tab:red", ls="--", lw=1, label=f"{noise_label} (off the plot, arrow)")
+    if right < edges[-1]:
+        axis.set_xlabel(axis.get_xlabel() + f"\n(zoomed; the renderer clamps at x_max {edges[-1]:.4g})")
+    handles, labels = axis.get_legend_handles_labels()
     extra = curve.get_legend_handles_labels()
-    axis.legend(handles[0] + extra[0], handles[1] + extra[1], loc="center", fontsize=8)
-    axis.set_title(title or "gradient histogram and suggested opacity "
-                   f"(noise sigma {suggestion.noise_sigma:.3g})")
-    figure.tight_layout()
+    figure.legend(handles + extra[0], labels + extra[1], loc="lower center", ncol=3, fontsize=8,
+                  frameon=False)
+    head = title or "gradient histogram and suggested opacity"
+    axis.set_title(f"{head}\nanalysed: {analysed}; noise sigma {suggestion.noise_sigma:.3g}, "
+                   f"{len(getattr(suggestion, 'warnings', []))} warning(s)", fontsize=10)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     with atomic_output(path, suffix=".png") as tmp:
         figure.savefig(tmp, format="png")
     plt.close(figure)

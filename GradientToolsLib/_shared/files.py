@@ -21,6 +21,13 @@ def check_output_folder(path: str) -> str:
     return folder
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, then restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str, suffix: str = "") -> Iterator[str]:
     """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
@@ -37,6 +44,8 @@ def atomic_output(path: str, suffix: str = "") -> Iterator[str]:
         suffix = base[dot:] if dot > 0 else ""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + base.split(".")[0] + "-", suffix=suffix, dir=directory)
     os.close(fd)
+    # mkstemp creates the file 0600; the output gets the mode a plain open() would give it
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
         os.replace(tmp, path)

@@ -89,3 +89,44 @@ def check_positive(value, name: str) -> float:
     if not (np.isfinite(number) and number > 0):
         raise GradientToolsError(f"{name} must be a positive finite number, got {number}")
     return number
+
+
+def check_int(value, name: str, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """An integer (a float with an integral value is accepted, 2.7 or True are not) within bounds."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        raise GradientToolsError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+    else:
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            raise GradientToolsError(f"{name} must be an integer, got {value!r}") from None
+        if not (np.isfinite(as_float) and as_float.is_integer()):
+            raise GradientToolsError(f"{name} must be an integer, got {value!r}")
+        number = int(as_float)
+    if minimum is not None and number < minimum:
+        raise GradientToolsError(f"{name} must be at least {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise GradientToolsError(f"{name} must be at most {maximum}, got {number}")
+    return number
+
+
+def check_seed(seed, name: str = "seed") -> Optional[int]:
+    """None (a fresh random seed) or an integer in [0, 2**63) as numpy's generators accept."""
+    if seed is None:
+        return None
+    return check_int(seed, name, minimum=0, maximum=2**63 - 1)
+
+
+def check_real_array(array, name: str) -> np.ndarray:
+    """A numeric array of finite real numbers (bool, integer or float; no NaN, inf or complex)."""
+    try:
+        values = np.asarray(array)
+    except (TypeError, ValueError):
+        raise GradientToolsError(f"{name} must be a numeric array") from None
+    if values.dtype.kind not in "biuf":
+        raise GradientToolsError(f"{name} must hold real numbers, got dtype {values.dtype}")
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise GradientToolsError(f"{name} contains NaN or infinite values")
+    return values

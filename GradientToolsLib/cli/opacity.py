@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from .._shared.files import check_output_folder
 from ..errors import GradientToolsError
+from ..image.presets import PRESETS
 from ..progress import TextProgressBar
 
 NAME = "opacity"
@@ -24,12 +26,17 @@ up to 1.1x its 99th percentile and 1 from 1.6x (times --suppression).
 Output: the points, and the "N x1 y1 ..." string Slicer's volume property node reads
 (--json: a JSON object with "points": [[x, opacity], ...], the noise estimate and the histogram).
 --output writes a complete volume property (.vp.json for Slicer 5.9+, .vp for all versions) with
-the scalar opacity and colour of --preset.
+the scalar opacity, colour and lighting of --preset, Slicer's own numbers. By default the preset
+is chosen from the data: CT-AAA when the values look like Hounsfield units (minimum <= -900 and
+at least 1 % of the voxels there: air or padding), else MR-Default. MR presets are written in
+Slicer's absolute intensities, as Slicer applies them, unless the data lie entirely below where the
+preset becomes visible (e.g. a float DWI): then they are mapped onto the volume's range.
 
 Examples:
   gradienttools opacity ct.nrrd
   gradienttools opacity ct.nrrd --json --output ct.vp.json --plot ct-gradient.png
   gradienttools opacity ct.nrrd --visible-range 150 3000   # only what CT-AAA shows
+  gradienttools opacity t1.nii.gz --output t1.vp.json --preset MR-T2-Brain
 """
 
 
@@ -44,9 +51,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--visible-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
                         help="analyse only voxels with values in [LOW, HIGH] (what the scalar opacity shows)")
     parser.add_argument("--mask", metavar="FILE", help="analyse only voxels where this volume is non-zero")
-    parser.add_argument("--preset", default="CT-AAA", choices=("CT-AAA", "grey ramp"),
-                        help="scalar opacity and colour written with --output (default: %(default)s; "
-                             "'grey ramp' spans the volume's range)")
+    parser.add_argument("--preset", default="auto", choices=("auto",) + PRESETS,
+                        help="scalar opacity, colour and lighting written with --output (default: auto, "
+                             "CT-AAA for Hounsfield units, else MR-Default; 'grey ramp' spans the "
+                             "volume's range)")
 
 
 def _check_output(path: str, endings, what: str) -> None:
@@ -55,9 +63,20 @@ def _check_output(path: str, endings, what: str) -> None:
     check_output_folder(path)
 
 
+def _analysed(args) -> str:
+    """What the suggestion analysed, in words (for the plot's title)."""
+    parts = []
+    if args.mask:
+        parts.append(f"mask {os.path.basename(args.mask)}")
+    if args.visible_range:
+        parts.append(f"visible range {args.visible_range[0]:g}..{args.visible_range[1]:g}")
+    return ", ".join(parts) or "whole volume"
+
+
 def run(args) -> int:
     from ..figures import save_histogram_plot
     from ..image.opacity import suggest_gradient_opacity
+    from ..image.presets import choose_preset, preset_functions
     from ..image.volume_io import read_volume
     from ..image.volume_property import write_volume_property
     from ..image.volume_sources import open_volume
@@ -79,14 +98,29 @@ def run(args) -> int:
         suggestion = suggest_gradient_opacity(volume.array, volume.spacing, mask=mask,
                                               visible_range=args.visible_range,
                                               suppression=args.suppression, progress=bar)
+    for warning in suggestion.warnings:
+        print(f"gradienttools {NAME}: warning: {warning}", file=sys.stderr)
+    if args.preset == "auto":
+        preset, why = choose_preset(volume.array)
+        chosen = f"chosen from the data: {why}"
+    else:
+        preset, chosen = args.preset, "as given by --preset"
+    span = preset_functions(preset, suggestion.scalar_range)["rescaled_from"]
+    if span is not None:
+        low, high = suggestion.scalar_range
+        chosen += (f"; its intensities {span[0]:g}..{span[1]:g} mapped onto the volume's {low:g}..{high:g} "
+                   "(the data lie below where the preset becomes visible)")
     if args.output:
-        write_volume_property(args.output, suggestion.points, preset=args.preset,
+        write_volume_property(args.output, suggestion.points, preset=preset,
                               scalar_range=suggestion.scalar_range)
     if args.plot:
-        save_histogram_plot(suggestion, args.plot, title=f"{os.path.basename(args.input)}: gradient opacity")
+        save_histogram_plot(suggestion, args.plot, title=f"{os.path.basename(args.input)}: gradient opacity",
+                            analysed=_analysed(args))
     if args.json:
         document = suggestion.to_dict()
         document["input"] = args.input
+        document["preset"] = preset
+        document["preset_chosen"] = chosen
         if args.output:
             document["output"] = args.output
         if args.plot:
@@ -101,6 +135,7 @@ def run(args) -> int:
     print(f"string: {suggestion.to_string()}")
     print(f"noise: sigma {suggestion.noise_sigma:.4g} per voxel, gradient 99th percentile "
           f"{suggestion.noise_p99:.4g} per voxel step ({suggestion.method})")
+    print(f"preset: {preset} ({chosen})")
     for path in (args.output, args.plot):
         if path:
             print(f"wrote {path}")

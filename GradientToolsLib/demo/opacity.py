@@ -26,25 +26,17 @@ PRESET = "CT-Muscle"
 
 
 def _render_pair(image: np.ndarray, suggestion, folder: str) -> List[str]:
-    from ..mrml import apply_gradient_opacity
-    from ..mrml.offscreen import OffscreenSlicer, write_png
+    from ..mrml.offscreen import OffscreenSlicer, side_by_side
 
-    written = []
+    paths = [os.path.join(folder, f"opacity-render-{label}.png") for label in ("flat", "suggested")]
     with OffscreenSlicer(560, 440) as view:
         node = view.add_volume(image, spacing=SPACING, name="phantom")
         display = view.show_volume_rendering(node, PRESET)
         view.reset_camera("anterior", azimuth=30, elevation=20)
-        images = []
-        for label, points in (("flat", FLAT), ("suggested", suggestion.points)):
-            apply_gradient_opacity(display, points)
-            path = os.path.join(folder, f"opacity-render-{label}.png")
-            images.append(view.render(path))
-            written.append(path)
-        gap = np.full((images[0].shape[0], 8, 3), 255, np.uint8)
-        path = os.path.join(folder, "opacity-render-flat-vs-suggested.png")
-        write_png(path, np.concatenate([images[0], gap, images[1]], axis=1))
-        written.append(path)
-    return written
+        images = view.render_gradient_opacities(display, [FLAT, suggestion.points], paths)
+    path = os.path.join(folder, "opacity-render-flat-vs-suggested.png")
+    side_by_side(images, path)
+    return paths + [path]
 
 
 def run(output_dir: str) -> List[str]:

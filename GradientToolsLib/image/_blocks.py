@@ -1,49 +1,67 @@
-"""Random blocks of a volume with their renderer-unit central differences (the noise estimator's input).
+"""Small blocks of a volume with their renderer-unit central differences: the noise estimator's input.
 
-Blocks of ``block``^3 voxels (smaller in small volumes) are drawn at random (fixed seed) over the
-volume; only their voxels and a one-voxel halo are read, so the cost does not grow with the
-volume. Voxels outside ``mask`` or ``visible_range`` are marked unselected; ``ties`` counts how
-many of the six neighbours equal each voxel exactly (padding, clipped air, quantised smooth data).
+The volume is cut into a grid of blocks of ``block``^3 voxels (thinner along axes with fewer voxels).
+When the grid has at most ``max_blocks`` blocks all of them are read (the result then does not depend
+on the seed); otherwise ``max_blocks`` of them are drawn at random without replacement (fixed seed).
+Each block is read with a one-voxel halo by one fancy-indexing call, so only those voxels are touched
+(a memory-mapped or chunked array is read there and nowhere else) and the cost is set by the number
+of blocks, not by the volume. Outside the volume the halo repeats the edge voxel, as the renderer's
+texture clamp does.
+
+Per voxel the sample holds its value, the central differences ``0.5 * (F[a+1] - F[a-1])`` along K, J, I
+(scalar units per voxel step: the renderer's own gradient), whether it is selected (inside ``mask``
+and ``visible_range``) and ``ties``: how many of its six neighbours equal it exactly (padding, clipped
+air, noise-free or quantised smooth data).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._shared.validate import check_mask, check_range, check_volume
+from .._shared.validate import check_int, check_mask, check_range, check_volume
 from ..errors import GradientToolsError
 
-#: default edge of the sampling blocks, voxels
-BLOCK = 8
-#: default number of blocks analysed (8**3 voxels each)
-MAX_BLOCKS = 128
-#: a block is "flat" (noise-free, padding or quantised smooth data) when this share of its voxels'
-#: neighbours are exactly equal to them (integer noise of std 0.5 gives about half)
-FLAT_SHARE = 0.6
+#: edge of the blocks, voxels: small, so that many of them fit inside homogeneous tissue
+BLOCK = 4
+#: blocks read at most (4**3 voxels each: about 260 000 voxels and their halos)
+MAX_BLOCKS = 1024
 
 
 @dataclass
 class BlockSample:
-    """Voxels of randomly drawn blocks with their central differences (renderer units).
+    """Voxels of the blocks read, with their central differences (renderer units).
 
-    ``values`` (nb, n) float32 voxel values; ``diffs`` (3, nb, n) float32 central differences along
-    K, J, I; ``selected`` (nb, n) bool: inside the mask and the visible range; ``ties`` (nb, n)
-    uint8: how many of the six neighbours equal the voxel exactly; ``halo_blocks`` (nb, bk+2, bj+2,
-    bi+2) float32: the blocks with their one-voxel halo. ``fraction`` is the share of the volume's voxels the
-    blocks hold.
+    Attributes
+    ----------
+    values : (nb, n) float32 (float64 for 32- and 64-bit input)
+        Voxel values (n voxels per block).
+    diffs : (3, nb, n), the type of ``values``
+        Central differences per voxel step along the array axes K, J, I.
+    selected : (nb, n) bool
+        Inside the mask and the visible range.
+    ties : (nb, n) uint8
+        How many of the six neighbours equal the voxel exactly.
+    fraction : float
+        Share of the volume's voxels the blocks hold.
+    blocks_examined : int
+        Blocks read.
+    degenerate_axes : 3 bools
+        Axes K, J, I with a single voxel (their differences are 0 by construction).
+    integer : bool
+        Whether the volume holds integers (its values are quantised).
     """
 
     values: np.ndarray
     diffs: np.ndarray
     selected: np.ndarray
     ties: np.ndarray
-    halo_blocks: np.ndarray
     fraction: float
     blocks_examined: int
-    degenerate_axes: Tuple[bool, bool, bool] = field(default=(False, False, False))
+    degenerate_axes: Tuple[bool, bool, bool] = (False, False, False)
+    integer: bool = False
 
     @property
     def magnitudes(self) -> np.ndarray:
@@ -52,25 +70,65 @@ class BlockSample:
         return np.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
 
 
+def grid_block_count(shape, block: int = BLOCK) -> int:
+    """Blocks in the grid of a volume of ``shape`` (K, J, I): all :func:`sample_blocks` can read."""
+    edge = [max(1, min(block, n)) for n in shape]
+    return int(np.prod([max(1, n // b) for n, b in zip(shape, edge)]))
+
+
+def _block_origins(shape, edge, max_blocks: int, seed: int, phase=(0, 0, 0)):
+    """Origins (K, J, I arrays) of the grid blocks read: all of them, or a random subset.
+
+    ``phase`` shifts the grid by that many voxels per axis (less than a block; ignored along axes
+    too short for it), so that several phases of one volume sample different block boundaries."""
+    phase = [p if n >= b + p else 0 for p, n, b in zip(phase, shape, edge)]
+    counts = [max(1, (n - p) // b) for n, b, p in zip(shape, edge, phase)]
+    # centre the grid, so that a crop does not move the blocks relative to the anatomy much
+    offsets = [p + (n - p - c * b) // 2 for n, c, b, p in zip(shape, counts, edge, phase)]
+    total = int(np.prod(counts))
+    if total <= max_blocks:
+        ids = np.arange(total)
+    else:
+        ids = np.sort(np.random.default_rng(seed).choice(total, size=max_blocks, replace=False))
+    grid = np.unravel_index(ids, counts)
+    return [o + g * b for o, g, b in zip(offsets, grid, edge)], total
+
+
+def _gather(data, index) -> np.ndarray:
+    """data[k, j, i] for the broadcast index vectors (nb, a) of each axis: (nb, ak, aj, ai).
+
+    A C-contiguous array (or memory map) is read by one ``take`` of linear indices (several times
+    faster than three-axis fancy indexing); any other array-like by fancy indexing."""
+    k, j, i = index
+    if isinstance(data, np.ndarray) and data.flags.c_contiguous:
+        _, nj, ni = data.shape
+        linear = (k[:, :, None, None] * nj + j[:, None, :, None]) * ni + i[:, None, None, :]
+        return np.take(data.reshape(-1), linear)
+    return np.asarray(data[k[:, :, None, None], j[:, None, :, None], i[:, None, None, :]])
+
+
 def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] = None, block: int = BLOCK,
-                  max_blocks: int = MAX_BLOCKS, seed: int = 0) -> BlockSample:
-    """Read random blocks of the volume and their renderer-unit central differences.
+                  max_blocks: int = MAX_BLOCKS, seed: int = 0, phase: Sequence[int] = (0, 0, 0)
+                  ) -> BlockSample:
+    """Read blocks of the volume and their renderer-unit central differences.
 
     Parameters
     ----------
-    array : numpy array (K, J, I)
-        The scalar volume (not modified).
+    array : array (K, J, I)
+        The scalar volume (not modified); a numpy array, a memory map or any array supporting
+        numpy's fancy indexing.
     mask : bool array (K, J, I), optional
-        Only voxels where it is true are used.
+        Only voxels where it is true are selected.
     visible_range : (low, high), optional
-        Only voxels with values in [low, high] are used (e.g. where the scalar opacity is non-zero).
+        Only voxels with values in [low, high] are selected.
     block : int
         Block edge in voxels (shorter along axes with fewer voxels).
     max_blocks : int
-        Blocks wanted with enough usable voxels; more are read (up to 8 times as many) when the mask
-        or range leaves too few usable voxels in the first ones.
+        Blocks read at most; all blocks of the grid when it has no more.
     seed : int
-        Seed of the block draw (the same inputs give the same sample).
+        Seed of the draw when not all blocks are read.
+    phase : 3 ints
+        Shift of the block grid along K, J, I, in voxels (0 to block - 1).
 
     Returns
     -------
@@ -79,95 +137,64 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
     data = check_volume(array)
     mask = check_mask(mask, data.shape)
     visible = check_range(visible_range)
+    block = check_int(block, "block", minimum=2)
+    max_blocks = check_int(max_blocks, "max_blocks", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
     shape = data.shape
-    block = int(block)
-    # small volumes: smaller blocks, so that there are enough of them to rank
-    while block > 4 and np.prod([max(1, n // min(block, n)) for n in shape]) < 64:
-        block //= 2
     edge = [max(1, min(block, n)) for n in shape]
-    # blocks tile the interior when there is room, so that their halos need no edge replication
-    counts = [max(1, (n - 2) // b) if n >= b + 2 else max(1, n // b) for n, b in zip(shape, edge)]
-    offsets = [1 + (n - 2 - c * b) // 2 if n >= b + 2 else (n - c * b) // 2
-               for n, c, b in zip(shape, counts, edge)]
-    total = int(np.prod(counts))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(total) if total <= 4 * 8 * max_blocks else \
-        rng.choice(total, size=8 * max_blocks, replace=False)
-    per_block = int(np.prod(edge))
-    # halo index vectors (edge replicated, as the renderer's texture clamp) per block origin
-    halo = [np.arange(-1, b + 1) for b in edge]
-
-    chunks_x, chunks_m = [], []
-    used = 0
-    examined = 0
-    batch = max(1, int(max_blocks))
-    while examined < min(order.size, 8 * batch) and used < batch:
-        ids = order[examined:examined + batch]
-        examined += ids.size
-        ks, js, is_ = np.unravel_index(ids, counts)
-        xs = np.empty((ids.size,) + tuple(b + 2 for b in edge), dtype=np.float32)
-        ms = np.ones((ids.size,) + tuple(edge), dtype=bool) if mask is not None else None
-        for n, (kb, jb, ib) in enumerate(zip(ks.tolist(), js.tolist(), is_.tolist())):
-            origin = (offsets[0] + kb * edge[0], offsets[1] + jb * edge[1], offsets[2] + ib * edge[2])
-            if all(o >= 1 and o + b + 1 <= size for o, b, size in zip(origin, edge, shape)):
-                xs[n] = data[origin[0] - 1:origin[0] + edge[0] + 1, origin[1] - 1:origin[1] + edge[1] + 1,
-                             origin[2] - 1:origin[2] + edge[2] + 1]
-            else:
-                index = [np.clip(o + h, 0, size - 1) for o, h, size in zip(origin, halo, shape)]
-                xs[n] = data[np.ix_(*index)]
-            if ms is not None:
-                ms[n] = mask[origin[0]:origin[0] + edge[0], origin[1]:origin[1] + edge[1],
-                             origin[2]:origin[2] + edge[2]]
-        chunks_x.append(xs)
-        sel, ties = _valid(xs, ms, visible)
-        chunks_m.append((sel, ties))
-        usable, flat = usable_and_flat(sel.reshape(ids.size, -1), ties.reshape(ids.size, -1))
-        used += int(np.count_nonzero(usable & ~flat))
-    xs = np.concatenate(chunks_x)
-    selected = np.concatenate([c[0] for c in chunks_m])
-    ties = np.concatenate([c[1] for c in chunks_m])
+    origins, total = _block_origins(shape, edge, max_blocks, seed, tuple(int(p) % block for p in phase))
+    nb = origins[0].size
+    # halo index vectors per block (edge replicated), broadcast into one gather
+    index = [np.clip(o[:, None] + np.arange(-1, b + 1)[None, :], 0, n - 1)
+             for o, b, n in zip(origins, edge, shape)]
+    xs = _gather(data, index).astype(np.float64 if data.dtype.itemsize > 2 else np.float32, copy=False)
     if data.dtype.kind == "f" and not np.isfinite(xs).all():
         raise GradientToolsError("the volume contains NaN or infinite values")
-    c = xs[:, 1:-1, 1:-1, 1:-1]
-    diffs = np.stack([
-        0.5 * (xs[:, 2:, 1:-1, 1:-1] - xs[:, :-2, 1:-1, 1:-1]),
-        0.5 * (xs[:, 1:-1, 2:, 1:-1] - xs[:, 1:-1, :-2, 1:-1]),
-        0.5 * (xs[:, 1:-1, 1:-1, 2:] - xs[:, 1:-1, 1:-1, :-2]),
-    ]).reshape(3, xs.shape[0], -1)
+    centre = xs[:, 1:-1, 1:-1, 1:-1]
+    neighbours = ((xs[:, 2:, 1:-1, 1:-1], xs[:, :-2, 1:-1, 1:-1]),
+                  (xs[:, 1:-1, 2:, 1:-1], xs[:, 1:-1, :-2, 1:-1]),
+                  (xs[:, 1:-1, 1:-1, 2:], xs[:, 1:-1, 1:-1, :-2]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        diffs = np.stack([0.5 * (after - before) for after, before in neighbours]).reshape(3, nb, -1)
+    if not np.isfinite(diffs).all():
+        raise GradientToolsError("the differences of the volume's values overflow (values near the "
+                                 "largest float): rescale the volume")
+    ties = np.zeros(centre.shape, dtype=np.uint8)
+    for pair in neighbours:
+        for neighbour in pair:
+            ties += neighbour == centre
+    selected = np.ones(centre.shape, dtype=bool)
+    if mask is not None:
+        inner = [np.clip(o[:, None] + np.arange(b)[None, :], 0, n - 1)
+                 for o, b, n in zip(origins, edge, shape)]
+        selected &= mask[inner[0][:, :, None, None], inner[1][:, None, :, None], inner[2][:, None, None, :]]
+    if visible is not None:
+        selected &= (centre >= visible[0]) & (centre <= visible[1])
+    n = int(np.prod(edge))
     return BlockSample(
-        values=c.reshape(xs.shape[0], -1),
-        halo_blocks=xs,
+        values=centre.reshape(nb, n),
         diffs=diffs,
-        selected=selected.reshape(xs.shape[0], -1),
-        ties=ties.reshape(xs.shape[0], -1),
-        fraction=xs.shape[0] * per_block / float(data.size),
-        blocks_examined=int(examined),
-        degenerate_axes=tuple(n == 1 for n in shape),
+        selected=selected.reshape(nb, n),
+        ties=ties.reshape(nb, n),
+        fraction=nb * n / float(data.size),
+        blocks_examined=int(nb),
+        degenerate_axes=tuple(s == 1 for s in shape),
+        integer=data.dtype.kind in "biu",
     )
 
 
-def _valid(xs: np.ndarray, ms: Optional[np.ndarray], visible) -> Tuple[np.ndarray, np.ndarray]:
-    """(selected, ties) of gathered blocks with halo ``xs``.
-
-    ``selected``: inside the mask and the visible range; ``ties``: number (uint8, 0..6) of the six
-    neighbours exactly equal to the voxel.
-    """
-    c = xs[:, 1:-1, 1:-1, 1:-1]
-    ties = (xs[:, 2:, 1:-1, 1:-1] == c).view(np.uint8).copy()
-    for neighbour in (xs[:, :-2, 1:-1, 1:-1], xs[:, 1:-1, 2:, 1:-1], xs[:, 1:-1, :-2, 1:-1],
-                      xs[:, 1:-1, 1:-1, 2:], xs[:, 1:-1, 1:-1, :-2]):
-        ties += (neighbour == c).view(np.uint8)
-    selected = np.ones(c.shape, dtype=bool) if ms is None else ms.copy()
-    if visible is not None:
-        selected &= (c >= visible[0]) & (c <= visible[1])
-    return selected, ties
-
-
-def usable_and_flat(selected: np.ndarray, ties: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Per block (rows of the (nb, n) arrays): enough selected voxels to fit (a quarter, at least
-    16), and, among those, flat blocks (at least :data:`FLAT_SHARE` of the selected voxels'
-    neighbours equal them exactly)."""
-    n_selected = selected.sum(axis=1)
-    usable = n_selected >= max(16, selected.shape[1] // 4)
-    flat = usable & (np.where(selected, ties, 0).sum(axis=1) >= 6 * FLAT_SHARE * n_selected)
-    return usable, flat
+def concatenate(samples: Sequence[BlockSample]) -> BlockSample:
+    """One sample holding the blocks of several samples of the same volume (e.g. several phases)."""
+    first = samples[0]
+    if len(samples) == 1:
+        return first
+    return BlockSample(
+        values=np.concatenate([s.values for s in samples]),
+        diffs=np.concatenate([s.diffs for s in samples], axis=1),
+        selected=np.concatenate([s.selected for s in samples]),
+        ties=np.concatenate([s.ties for s in samples]),
+        fraction=sum(s.fraction for s in samples),
+        blocks_examined=sum(s.blocks_examined for s in samples),
+        degenerate_axes=first.degenerate_axes,
+        integer=first.integer,
+    )

@@ -1,59 +1,96 @@
-"""Robust estimate of the noise in renderer-unit gradients, from the data.
+"""The noise of the renderer's gradient, measured in the data where structure is everywhere.
 
-Slicer's GPU ray caster sees, at each voxel, the central differences
-``d_a = 0.5 * (F[a+1] - F[a-1])`` along the three array axes (per voxel step, spacing 1) and uses
-``x = sqrt(d_k**2 + d_j**2 + d_i**2)``. In a homogeneous region ``d`` is pure noise. This module
-estimates the distribution of that noise directly from ``d`` (no white-noise formula), so it holds for
-correlated CT noise and strongly anisotropic voxels, whose per-axis differences differ a lot.
+Slicer's GPU ray caster sees at each voxel the central differences ``d_a = 0.5 * (F[a+1] - F[a-1])``
+along the three array axes (per voxel step) and uses ``x = |d|``. In homogeneous tissue ``d`` is pure
+noise; everywhere else structure adds to it. The gradient-opacity curve must hide the first and show
+the rest, so what is estimated here is the distribution of ``d`` in homogeneous tissue, directly from
+``d`` (no white-noise formula: correlated CT noise and anisotropic voxels are measured as they are).
 
-Method
-------
-1. Blocks of 8 x 8 x 8 voxels (4 x 4 x 4 in small volumes) are drawn at random (fixed seed) over
-   the volume; only their voxels and a one-voxel halo are read, so the cost does not grow with the
-   volume. Voxels outside ``mask`` or ``visible_range`` are left out.
-2. Blocks where at least 60 % of the voxels' neighbours equal them exactly are "flat" (padding,
-   clipped or empty air, noise-free or quantised smooth data) and set aside: a mass of exact zeros
-   must not pull the estimate to 0. In the other blocks, voxels equal to all six neighbours are
-   left out of the fit.
-3. In each block a Gaussian with per-axis variances ``s_a**2`` around a mean difference vector is
-   fitted to the differences ``d`` by trimmed re-estimation: start from the lower quartile, keep
-   the voxels whose Mahalanobis ``r**2`` is below the chi-square 75th percentile, re-estimate with
-   the consistency factor of that trimming, repeat. Edge voxels (large ``d``) are trimmed even when
-   they are most of the block; the mean removes smooth trends (flanks of blurred edges).
-4. Blocks differ in noise (MRI: Rician tissue versus Rayleigh background) and a few are dominated
-   by edges. The volume's level is the mean of the blocks ranked 92nd to 98th percentile by total
-   variance, after cutting the ranking at the first jump of more than 1.5x (in std) above the median
-   block (blocks that are all edge). So the noisiest material sets the level when it covers about 5 %
-   of the blocks. The robust spread of the block means is added back: noise correlated over more
-   than a block moves whole blocks. Blocks where the fit kept less than half the voxels (a
-   Gaussian keeps 75 %) are mostly edges or edge flanks and are left out of the ranking when at
-   least a quarter of the blocks are clean.
-5. The 99th percentile of ``sqrt(sum_a s_a**2 Z_a**2)`` (Z standard normal) is that of the noise
-   gradient in the renderer's units (computed numerically; for white noise of std s it is about
-   3.37 s / sqrt(2)).
+Method (the comparison with other estimators on real scans is in the README):
+
+1. A sample of small blocks (:mod:`._blocks`, 4^3 voxels, all of them in small volumes). Blocks that
+   are mostly exact ties (padding, clipped air, noise-free data) and voxels equal to all six
+   neighbours are set aside. Integer volumes get a deterministic dither of half a quantum in ``d``,
+   whose known variance (1/24 per axis) is taken off again, so that quantisation cannot make the
+   fit jump between levels.
+2. Background: the value histogram is split in two (Otsu); when the lower class sits within 5 % of
+   the value range above the minimum (air in CT, the Rayleigh background of magnitude MRI) it is
+   set aside, so that its quieter noise does not stand for the tissue's. (Not with a mask or a
+   visible range: they say what is analysed.)
+3. The noise core of the tissue: ``r^2 = sum_a d_a^2 / s_a^2`` of noise follows a chi-square
+   distribution, structure only adds to it. The trimmed-variance map ``s -> sqrt(E[d^2 | r^2 < T s^2]
+   / c)`` (T the chi-square 75th percentile, c its consistency factor) is scanned on a grid from low
+   to high ``s``; its lowest fixed point with support is the densest population with noise-like
+   spread: the noise core. Per-axis variances are then re-fitted at that level.
+4. Spatial coherence: noise fills whole blocks of homogeneous tissue, whereas voxels of structure
+   that happen to have a small gradient (the crest of a gyrus) are scattered. Blocks where at least
+   55 % of the voxels fit the core (a pure noise block keeps about 75 %) are the homogeneous ones;
+   the fit is repeated on their voxels only, a few times.
+5. When the tissue has no core (every block holds structure, e.g. a 4 x 4 x 5 mm EPI) but the data
+   are magnitudes (never negative) with a Rayleigh background that has one, the tissue's Gaussian
+   noise is the background's divided by the Rayleigh factor sqrt(2 - pi/2) = 0.655.
+6. The 99th percentile of ``sqrt(sum_a s_a^2 Z_a^2)`` (Z standard normal) is that of the noise
+   gradient in renderer units: ``P``.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._shared.validate import check_int, check_volume
 from ..errors import GradientToolsError
-from ._blocks import BLOCK, MAX_BLOCKS, BlockSample, sample_blocks, usable_and_flat  # noqa: F401
+from ._blocks import (  # noqa: F401  (BLOCK, MAX_BLOCKS re-exported)
+    BLOCK,
+    MAX_BLOCKS,
+    BlockSample,
+    concatenate,
+    grid_block_count,
+    sample_blocks,
+)
 
-#: blocks' total variance is taken at this quantile (see the module docstring, step 4)
-BLOCK_QUANTILE = 0.95
-#: trimming threshold of the robust fit, as a probability of the chi-square distribution
+#: a block with this share of exact ties among its voxels' neighbours is flat (padding, noise-free)
+FLAT_SHARE = 0.6
+#: trimming of the robust fit, as a probability of the chi-square distribution
 TRIM_PROBABILITY = 0.75
-#: number of trimmed re-estimation steps
-TRIM_STEPS = 6
-#: blocks whose trimmed fit keeps less than this share of their voxels are dominated by edges
-CLEAN_SHARE = 0.5
-#: blocks whose noise std jumps by more than this factor above the median block's are edge blocks
-GAP = 1.5
+#: a block is homogeneous when at least this share of its selected voxels fits the noise core
+CLEAN_SHARE = 0.55
+#: the lower Otsu class is background when its median lies within this share of the value range
+#: above the minimum (air in CT, a magnitude background), or when it is both quieter than the upper
+#: class (its noise core below QUIETER times the other's) and piled towards the minimum (its median
+#: in the lower BACKGROUND_SKEW of the way from the minimum to the threshold: a multi-coil DWI
+#: background)
+BACKGROUND_SPAN = 0.05
+BACKGROUND_SKEW = 0.5
+QUIETER = 0.8
+#: log-log slope of the trimmed-variance map at the fixed point above which the core is weak (a pure
+#: noise population gives about 0.6, a continuum of structure close to 1)
+WEAK_CORE = 0.85
+#: fewer homogeneous blocks than this: the coherent fit is not trusted
+MIN_CLEAN_BLOCKS = 8
+#: fewer homogeneous blocks than this in the first sample: read more blocks (up to MORE_BLOCKS times
+#: as many), so that volumes where homogeneous tissue is rare get a stable estimate while the others
+#: stay cheap
+ENOUGH_CLEAN_BLOCKS = 48
+MORE_BLOCKS = 8
+#: volumes with at most this many blocks are read whole (a fixed cost, as large as the sample of a
+#: big volume's hard case may be): the estimate of a small volume then does not depend on the seed
+WHOLE_BELOW = 8192
+#: grid phases of a small volume read whole (shifts in voxels along K, J, I)
+_PHASES = ((0, 0, 0), (2, 2, 2), (1, 3, 2), (3, 1, 1))
+#: standard deviation of a Rayleigh variable over its scale parameter
+RAYLEIGH_STD = math.sqrt(2.0 - math.pi / 2.0)
+#: variance of the dither added to the central differences of integers (a uniform of width
+#: sqrt(0.5): as much as a dither of half a quantum on both voxels of the difference)
+DITHER_VARIANCE = 1.0 / 24.0
+#: grid of the fixed-point scan
+_GRID = 64
+#: voxels the per-axis refits use at most (a regular subsample: the variances are exact to ~2 %)
+_REFIT_VOXELS = 1 << 13
 
 
 @dataclass
@@ -69,13 +106,17 @@ class GradientNoise:
         99th percentile of the noise gradient magnitude in renderer units (scalar units per voxel
         step): the value homogeneous regions reach in 1 % of their voxels.
     voxel_sigma : float
-        Standard deviation of the per-voxel noise (scalar units), from the median absolute residual
-        of voxels to their six-neighbour mean in the blocks that set the level (exact for white
-        noise; smaller than the true value for correlated noise, which is smooth at that scale).
+        Standard deviation of the per-voxel noise (scalar units), ``sqrt(2)`` times the RMS of
+        ``axis_sigma`` (exact for white noise; correlated noise is smoother at the voxel scale).
     blocks_used, blocks_examined : int
-        Blocks with enough usable voxels, and blocks read.
+        Homogeneous blocks the level comes from, and blocks read.
     voxels_used : int
-        Usable voxels in the used blocks.
+        Selected voxels analysed (after flat blocks and background are set aside).
+    source : str
+        "tissue" (the noise core of the analysed voxels), "background" (a Rayleigh background, step
+        5 of the module docstring) or "none" (no noise: flat or noise-free data).
+    details : dict
+        Diagnostics: background threshold, core strength, homogeneous blocks.
     """
 
     axis_sigma: Tuple[float, float, float]
@@ -84,102 +125,186 @@ class GradientNoise:
     blocks_used: int
     blocks_examined: int
     voxels_used: int
+    source: str = "tissue"
+    details: dict = field(default_factory=dict)
 
 
-def _chi2_cdf(x: float, dof: int) -> float:
-    from scipy.stats import chi2
-
-    return float(chi2.cdf(x, dof))
-
-
-@functools.cache
-def _trim_constants(dof: int) -> Tuple[float, float, float]:
-    """(threshold, consistency factor, lower quartile) of the trimmed fit for ``dof`` noisy axes."""
+@functools.lru_cache(maxsize=4)
+def _trim_constants(dof: int) -> Tuple[float, float]:
+    """(threshold T, consistency factor c) of the trimmed fit for ``dof`` noisy axes."""
     from scipy.stats import chi2
 
     threshold = float(chi2.ppf(TRIM_PROBABILITY, dof))
-    factor = _chi2_cdf(threshold, dof + 2) / _chi2_cdf(threshold, dof)
-    return threshold, factor, float(chi2.ppf(0.25, dof))
+    return threshold, float(chi2.cdf(threshold, dof + 2) / chi2.cdf(threshold, dof))
 
 
-def block_noise(sample: BlockSample) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Robust per-block noise variances of the central differences.
+def _otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of ``values`` (between-class variance maximised on a histogram)."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    weight = np.cumsum(counts, dtype=np.float64)
+    total = weight[-1]
+    moment = np.cumsum(counts * centres)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = (moment[-1] * weight - moment * total) ** 2 / (weight * (total - weight))
+    between = np.nan_to_num(between[:-1], nan=-1.0)
+    return float(edges[int(np.argmax(between)) + 1])
 
-    Returns
-    -------
-    variances : (3, nb) float64, per axis K, J, I, around the block's mean difference
-    means : (3, nb) float64, the block's mean difference per axis (trend or correlated noise)
-    usable : (nb,) bool, blocks with enough selected voxels
-    flat : (nb,) bool, usable blocks where at least :data:`._blocks.FLAT_SHARE` of the selected voxels'
-        neighbours equal them exactly: noise-free (piecewise constant), padding or quantised smooth
-        data; their variance is 0
-    keep : (nb, n) bool, voxels the trimmed fit kept as noise
-    """
+
+def _strided(array: np.ndarray, limit: int) -> np.ndarray:
+    """A regular subsample of at most ``limit`` entries along the last axis (a view when possible)."""
+    step = max(1, -(-array.shape[-1] // limit))
+    return array[..., ::step]
+
+
+def _lower_class(values: np.ndarray, usable: np.ndarray) -> Tuple[Optional[np.ndarray], bool, float]:
+    """The lower Otsu class of the ``usable`` voxels' values: (its voxels or None, whether it lies
+    at the very bottom of the value range (within BACKGROUND_SPAN: air in CT, a magnitude
+    background), its median's place between the minimum (0) and the threshold (1))."""
+    v = _strided(values[usable], 1 << 14)
+    if v.size < 64:
+        return None, False, 1.0
+    low, high = np.percentile(v, [0.5, 99.5])
+    if not high > low:
+        return None, False, 1.0
+    threshold = _otsu(v[(v >= low) & (v <= high)])
+    lower = v[v < threshold]
+    if lower.size < 0.05 * v.size or lower.size > 0.95 * v.size:
+        return None, False, 1.0
+    floor = float(v.min())
+    median = float(np.median(lower))
+    bottom = median - floor < BACKGROUND_SPAN * (high - floor)
+    return usable & (values < threshold), bottom, (median - floor) / max(threshold - floor, 1e-300)
+
+
+def _core(squares: np.ndarray, dof: int) -> Tuple[np.ndarray, float]:
+    """Per-axis standard deviations of the noise core of squared differences ``squares`` (3, n),
+    and the log-log slope of the trimmed-variance map at its fixed point (the core's weakness).
+
+    The map is evaluated from a fine histogram of log r^2 (0.5 % bins: counts and sums per bin), so
+    the scan costs one pass over the voxels instead of a sort."""
+    threshold, factor = _trim_constants(dof)
+    r2 = squares[0] + squares[1] + squares[2]          # inf where excluded (see _masked_squares)
+    finite = np.isfinite(r2)
+    total = int(np.count_nonzero(finite))
+    probe = _strided(r2[finite & (r2 > 0)], _REFIT_VOXELS)
+    if total < 16 or probe.size < 16:
+        return np.zeros(3), 1.0
+    low, high = (float(v) for v in np.quantile(probe, [0.01, 0.95]))
+    high = max(high, low * 1.0001)
+    # bins over [low / 4, high * threshold] in log r^2: every trimming level of the grid falls inside
+    lo, hi = math.log(low / 4.0), math.log(high * threshold)
+    nbins = max(64, int((hi - lo) / 0.005))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        position = (np.log(r2) - np.float32(lo)) * np.float32(nbins / (hi - lo))
+    where = np.clip(np.nan_to_num(position, nan=-1.0, neginf=-1.0, posinf=nbins + 1.0),
+                    -1, nbins).astype(np.int64) + 1
+    where[~finite] = nbins + 1
+    counts = np.bincount(where, minlength=nbins + 2)
+    sums = np.bincount(where, weights=np.where(finite, r2, 0.0), minlength=nbins + 2)
+    cum_counts, cum_sums = np.cumsum(counts), np.cumsum(sums)
+    levels = np.geomspace(low / dof, high / dof, _GRID)                  # candidate s^2
+    cut = np.clip(((np.log(threshold * levels) - lo) / (hi - lo) * nbins).astype(np.int64) + 1, 0,
+                  nbins + 1)
+    kept = cum_counts[cut]
+    mapped = np.where(kept > 0, cum_sums[cut] / np.maximum(kept, 1) / factor / dof, 0.0)
+    support = kept / total
+    ratio = np.where(mapped > 0, mapped / levels, np.inf)
+    level = None
+    for i in range(1, _GRID):
+        if ratio[i - 1] > 1.0 >= ratio[i] and support[i] >= 0.03:
+            a, b = math.log(levels[i - 1]), math.log(levels[i])
+            ra, rb = math.log(ratio[i - 1]), math.log(ratio[i])
+            level = math.exp(a + (b - a) * ra / (ra - rb))
+            break
+    if level is None:  # no crossing with support: the level where the map moves least
+        moves = np.abs(np.log(np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1e300)))
+        level = float(levels[int(np.argmin(moves))])
+    j = int(np.searchsorted(levels, level))
+    j0, j1 = max(j - 4, 0), min(j + 4, _GRID - 1)
+    slope = 1.0
+    if j1 > j0 and mapped[j0] > 0 and mapped[j1] > 0:
+        slope = math.log(mapped[j1] / mapped[j0]) / math.log(levels[j1] / levels[j0])
+    return _refit(_strided(squares[:, finite], _REFIT_VOXELS), np.full(3, level), dof), float(slope)
+
+
+def _weighted_r2(squares: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """sum_a squares[a] / variances[a] (axes with variance 0 left out), in the type of ``squares``."""
+    r2 = np.zeros(squares.shape[1:], dtype=squares.dtype)
+    for axis in range(3):
+        if variances[axis] > 0:
+            r2 += squares[axis] * squares.dtype.type(1.0 / variances[axis])
+    return r2
+
+
+def _refit(squares: np.ndarray, variances: np.ndarray, dof: int, steps: int = 6) -> np.ndarray:
+    """Per-axis standard deviations by trimmed re-estimation from ``variances`` (3,)."""
+    threshold, factor = _trim_constants(dof)
+    for _ in range(steps):
+        keep = (_weighted_r2(squares, variances) < threshold).view(np.uint8)
+        count = int(np.count_nonzero(keep))
+        if count == 0:
+            break
+        # einsum's own loop (single thread, no copies) sums the kept squares per axis
+        sums = np.einsum("an,n->a", squares, keep.astype(squares.dtype)).astype(np.float64)
+        new = np.where(variances > 0, sums, 0.0) / count / factor
+        change = np.abs(new - variances).max() / max(float(new.max()), 1e-300)
+        variances = new
+        if change < 1e-3:
+            break
+    return np.sqrt(variances)
+
+
+def _coherent(squares: np.ndarray, usable: np.ndarray, sigma: np.ndarray, dof: int,
+              rounds: int = 2) -> Tuple[np.ndarray, int]:
+    """Refit on the voxels of homogeneous blocks only (step 4 of the module docstring).
+
+    ``squares`` (3, nb, n) squared differences, ``usable`` (nb, n); returns the standard deviations
+    and the number of homogeneous blocks (0 when too few: ``sigma`` is returned unchanged)."""
+    threshold, _ = _trim_constants(dof)
+    flat = squares.reshape(3, -1)
+    per_block = usable.sum(axis=1)
+    clean_count = 0
+    for _ in range(rounds):
+        variances = sigma * sigma
+        fits = (_weighted_r2(flat, variances).reshape(usable.shape) < threshold) & usable
+        clean = (fits.sum(axis=1) >= CLEAN_SHARE * per_block) & (per_block >= 16)
+        if clean.sum() < MIN_CLEAN_BLOCKS:
+            return sigma, 0
+        clean_count = int(clean.sum())
+        voxels = (usable & clean[:, None]).reshape(-1)
+        sigma = _refit(_strided(flat[:, voxels], _REFIT_VOXELS), variances, dof, steps=3)
+    return sigma, clean_count
+
+
+def _masked(squares: np.ndarray, voxels: np.ndarray) -> np.ndarray:
+    """``squares`` with the voxels outside ``voxels`` set to inf (never kept by a trimmed fit)."""
+    out = squares.copy()
+    out[:, ~voxels] = np.inf
+    return out
+
+
+def _dithered_squares(sample: BlockSample) -> Tuple[np.ndarray, float]:
+    """Squared differences (float32), dithered for integer data whose noise is within a few quanta
+    (and the variance the dither added)."""
     d = sample.diffs
-    valid = sample.selected
-    nb, n = valid.shape
-    noisy_axes = np.array([not deg for deg in sample.degenerate_axes])
-    dof = max(1, int(noisy_axes.sum()))
-    threshold, factor, low_chi2 = _trim_constants(dof)
-    usable, flat = usable_and_flat(valid, sample.ties)
-    # in the other blocks, voxels equal to all six neighbours are padding or empty air next to the
-    # noisy part (rare in noise of std >= 0.5): they would drag the fit to zero
-    valid = valid & (sample.ties < 6)
-    n_valid = valid.sum(axis=1)
-
-    d2 = d * d
-    s = d2.sum(axis=0)
-    ranked = np.where(valid, s, np.inf)
-    # start from the lower quartile: the fit then converges upwards onto the noise core even when
-    # most of a block's voxels lie on edges
-    quartile = np.clip((n_valid - 1) // 4, 0, n - 1)
-    ranked.partition(np.unique(quartile), axis=1)
-    low = ranked[np.arange(nb), quartile].astype(np.float64)
-    low = np.where(np.isfinite(low), low, 0.0)
-    mean_s = np.where(valid, s, 0.0).sum(axis=1, dtype=np.float64) / np.maximum(n_valid, 1)
-    iso = np.where(low > 0, low / low_chi2, mean_s / dof)
-    iso = np.where(flat | ~usable, 0.0, iso)
-    variances = np.where(noisy_axes[:, None], iso[None, :], 0.0)
-    live = iso > 0
-    axes_live = noisy_axes[:, None] & live[None, :]
-
-    # Trimmed fit of a Gaussian with per-axis variances around a per-block mean difference (the mean
-    # removes a smooth trend, such as the flank of a blurred edge, which is not noise). With
-    # w = 1/variance: r2 = sum_a w_a d_a**2 - 2 w_a m_a d_a + w_a m_a**2; moments by einsum.
-    mean = np.zeros_like(variances)
-    keep = valid & live[:, None]
-    for _ in range(TRIM_STEPS):
-        # floors keep 1/variance within float32 for axes whose differences vanish
-        safe = np.maximum(variances, np.maximum(1e-6 * variances.sum(axis=0), 1e-20))
-        inv = np.where(axes_live, 1.0 / safe, 0.0)
-        r2 = np.einsum("abn,ab->bn", d2, inv.astype(np.float32))
-        r2 -= np.einsum("abn,ab->bn", d, (2.0 * mean * inv).astype(np.float32))
-        r2 += (mean * mean * inv).sum(axis=0)[:, None].astype(np.float32)
-        keep = valid & live[:, None] & (r2 < threshold)
-        weights = keep.astype(np.float32)
-        count = keep.sum(axis=1)
-        kept = np.maximum(count, 1)[None]
-        mean = np.einsum("abn,bn->ab", d, weights).astype(np.float64) / kept
-        second = np.einsum("abn,bn->ab", d2, weights).astype(np.float64) / kept
-        new = np.maximum(second - mean * mean, 0.0) / factor
-        variances = np.where((count > 0)[None] & noisy_axes[:, None], new, 0.0)
-    return variances, mean, usable, flat, keep
+    if sample.integer:
+        typical = float(np.median(np.abs(d[:, :: max(1, d.shape[1] // 256)])))
+        if typical < 4.0:  # noise of a few quanta: quantisation would make the fit jump
+            jitter = np.random.default_rng(20260101).random(d.shape, dtype=np.float32)
+            jitter -= np.float32(0.5)
+            jitter *= np.float32(math.sqrt(DITHER_VARIANCE * 12.0))
+            for axis, degenerate in enumerate(sample.degenerate_axes):
+                if degenerate:
+                    jitter[axis] = 0.0
+            dithered = d.astype(np.float32) + jitter
+            return dithered * dithered, DITHER_VARIANCE
+    squares = d.astype(np.float32)
+    squares *= squares
+    return squares, 0.0
 
 
-def _voxel_sigma(sample: BlockSample, keep: np.ndarray, blocks: np.ndarray) -> float:
-    """Per-voxel noise std in some blocks from the median absolute residual to the six-neighbour
-    mean (variance 7/6 s**2 for white noise) of the voxels the trimmed fit kept (no edges)."""
-    xs = sample.halo_blocks[blocks]
-    residuals = xs[:, 1:-1, 1:-1, 1:-1] - (
-        xs[:, 2:, 1:-1, 1:-1] + xs[:, :-2, 1:-1, 1:-1] + xs[:, 1:-1, 2:, 1:-1]
-        + xs[:, 1:-1, :-2, 1:-1] + xs[:, 1:-1, 1:-1, 2:] + xs[:, 1:-1, 1:-1, :-2]) / 6.0
-    res = np.abs(residuals.reshape(len(blocks), -1)[keep[blocks]])
-    if res.size == 0:
-        return 0.0
-    return float(1.4826 * np.median(res) / np.sqrt(7.0 / 6.0))
-
-
-@functools.cache
+@functools.lru_cache(maxsize=1)
 def _standard_normal(n: int = 1 << 14) -> np.ndarray:
     """Squares of ``n`` standard normal triples, quasi-random (Sobol points through the normal
     quantile function), so that quantiles of their sums are accurate to about 0.1 %."""
@@ -204,76 +329,108 @@ def noise_gradient_quantile(axis_sigma: Sequence[float], q: float = 0.99) -> flo
 
 
 def estimate_gradient_noise(array=None, *, sample: Optional[BlockSample] = None, mask=None,
-                            visible_range=None, quantile: float = BLOCK_QUANTILE,
+                            visible_range=None, background: Optional[bool] = None,
                             max_blocks: int = MAX_BLOCKS, seed: int = 0) -> GradientNoise:
     """Estimate the noise of the renderer-unit gradient from the data (see the module docstring).
 
     Parameters
     ----------
-    array : numpy array (K, J, I)
+    array : array (K, J, I)
         The scalar volume; not needed when ``sample`` is given.
     sample : BlockSample, optional
         A sample from :func:`sample_blocks` (to share it with other analyses).
     mask, visible_range, max_blocks, seed
         As :func:`sample_blocks`.
-    quantile : float
-        Quantile of the blocks' noise taken as the volume's (0.5: the typical block; the default
-        :data:`BLOCK_QUANTILE` = 0.95: the noisiest material covering at least a twentieth of the blocks).
+    background : bool, optional
+        Set a background class aside (step 2); default: only when neither a mask nor a visible
+        range is given.
 
     Returns
     -------
     GradientNoise
-        All zero when no block has usable voxels (a constant or noise-free volume).
+        All zero (source "none") when no block has noise (a constant or noise-free volume).
     """
-    if not 0.0 < quantile < 1.0:
-        raise GradientToolsError(f"quantile must be between 0 and 1, got {quantile}")
     if sample is None:
         if array is None:
             raise GradientToolsError("give the volume or a block sample")
-        sample = sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=max_blocks,
-                               seed=seed)
-    variances, means, usable, flat, keep = block_noise(sample)
-    usable = usable & ~flat
-    # A Gaussian keeps TRIM_PROBABILITY of its voxels; blocks where the fit kept less than
-    # CLEAN_SHARE are mostly edges or edge flanks: rank only clean blocks when there are enough.
-    kept_share = keep.sum(axis=1) / np.maximum(sample.selected.sum(axis=1), 1)
-    clean = usable & (kept_share >= CLEAN_SHARE)
-    if clean.sum() >= max(8, usable.sum() // 4):
-        usable = clean
-    used_ids = np.flatnonzero(usable)
-    n_used = int(usable.sum())
-    voxels_used = int(sample.selected[usable].sum())
-    if n_used == 0:
-        return GradientNoise((0.0, 0.0, 0.0), 0.0, 0.0, 0, sample.blocks_examined, 0)
-    variances = variances[:, usable]
-    means = means[:, usable]
-    # Noise correlated over more than a block shifts each block's mean difference at random (zero
-    # mean over blocks); the flank of a blurred edge shifts it a lot in a few blocks. The robust
-    # spread of the means over blocks (1.4826 MAD) is the noise's share of them.
-    between = (1.4826 * np.median(np.abs(means), axis=1)) ** 2
-    total = variances.sum(axis=0)
-    order = np.argsort(total, kind="stable")
-    ranked = total[order]
-    # Blocks made mostly of edges (thin structures, tiny volumes) give estimates far above every
-    # noise population: cut the ranking at the first jump of more than GAP above the median block.
-    n_pop = n_used
-    for i in range(n_used // 2, n_used - 1):
-        if ranked[i + 1] > GAP * GAP * max(ranked[i], 1e-300):
-            n_pop = i + 1
-            break
-    lo = int(np.floor((quantile - 0.03) * n_pop))
-    hi = int(np.ceil((quantile + 0.03) * n_pop))
-    lo = min(max(lo, 0), n_pop - 1)
-    hi = min(max(hi, lo + 1), n_pop)
-    chosen = order[lo:hi]
-    axis_var = variances[:, chosen].mean(axis=1) + between
-    axis_sigma = tuple(float(v) for v in np.sqrt(axis_var))
+        return sample_and_estimate(array, mask=mask, visible_range=visible_range, background=background,
+                                   max_blocks=max_blocks, seed=seed)[1]
+    if background is None:
+        background = mask is None and visible_range is None
+    noisy = np.array([not deg for deg in sample.degenerate_axes])
+    dof = max(1, int(noisy.sum()))
+    selected = sample.selected
+    n_selected = selected.sum(axis=1)
+    tie_share = np.where(selected, sample.ties, 0).sum(axis=1) / np.maximum(6 * n_selected, 1)
+    usable = selected & (sample.ties < 6) & (tie_share < FLAT_SHARE)[:, None]
+    none = GradientNoise((0.0, 0.0, 0.0), 0.0, 0.0, 0, sample.blocks_examined, 0, "none")
+    if usable.sum() < 16:
+        return none
+    squares, dither = _dithered_squares(sample)
+    details = {"background_threshold": None}
+    tissue, back = usable, None
+    if background:
+        lower, bottom, skew = _lower_class(sample.values, usable)
+        if lower is not None and not bottom and skew < BACKGROUND_SKEW:
+            quiet, _ = _core(_masked(squares, lower).reshape(3, -1), dof)
+            loud, _ = _core(_masked(squares, usable & ~lower).reshape(3, -1), dof)
+            bottom = float((quiet * quiet).sum()) < QUIETER ** 2 * float((loud * loud).sum())
+        if lower is not None and bottom:
+            back, tissue = lower, usable & ~lower
+            details["background_threshold"] = float(sample.values[back].max())
+    sigma, slope = _core(_masked(squares, tissue).reshape(3, -1), dof)
+    sigma, clean = _coherent(squares, tissue, sigma, dof)
+    source = "tissue"
+    details.update(core_slope=slope, homogeneous_blocks=clean)
+    if back is not None and sample.values[usable].min() >= 0 and (slope > WEAK_CORE or clean == 0):
+        back_sigma, back_slope = _core(_masked(squares, back).reshape(3, -1), dof)
+        details["background_slope"] = back_slope
+        if back_slope <= WEAK_CORE:
+            gaussian = np.maximum(back_sigma * back_sigma - dither, 0.0) / RAYLEIGH_STD ** 2
+            sigma, source = np.sqrt(gaussian + dither), "background"
+    variances = np.where(noisy, np.maximum(sigma * sigma - dither, 0.0), 0.0)
+    axis_sigma = tuple(float(v) for v in np.sqrt(variances))
+    if not any(axis_sigma):
+        return none
     return GradientNoise(
         axis_sigma=axis_sigma,
         p99=noise_gradient_quantile(axis_sigma, 0.99),
-        # the upper half of the population: the noisier material, not yet the blocks with most edges
-        voxel_sigma=_voxel_sigma(sample, keep, used_ids[order[n_pop // 2:n_pop]]),
-        blocks_used=n_used,
-        blocks_examined=sample.blocks_examined,
-        voxels_used=voxels_used,
+        voxel_sigma=float(math.sqrt(2.0 * variances[noisy].mean())),
+        blocks_used=int(clean),
+        blocks_examined=int(sample.blocks_examined),
+        voxels_used=int(tissue.sum()),
+        source=source,
+        details=details,
     )
+
+
+def sample_and_estimate(array, *, mask=None, visible_range=None, background: Optional[bool] = None,
+                        max_blocks: int = MAX_BLOCKS, seed: int = 0) -> Tuple[BlockSample, GradientNoise]:
+    """Sample blocks and estimate the noise, reading more blocks when homogeneous tissue is rare.
+
+    A first sample of ``max_blocks`` blocks; when it holds fewer than :data:`ENOUGH_CLEAN_BLOCKS`
+    homogeneous blocks and the volume has more, a sample :data:`MORE_BLOCKS` times larger replaces
+    it (same seed). Returns the sample used and the estimate.
+    """
+    max_blocks = check_int(max_blocks, "max_blocks", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    if background is None:
+        background = mask is None and visible_range is None
+    total = grid_block_count(check_volume(array).shape)
+    if total <= WHOLE_BELOW:
+        # a small volume is read whole, in several grid phases: block boundaries then do not decide
+        # which voxels make a homogeneous block
+        count = max(1, min(len(_PHASES), 2 * WHOLE_BELOW // total))
+        sample = concatenate([sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=total,
+                                            seed=seed, phase=phase) for phase in _PHASES[:count]])
+    else:
+        sample = sample_blocks(array, mask=mask, visible_range=visible_range, max_blocks=max_blocks,
+                               seed=seed)
+    estimate = estimate_gradient_noise(sample=sample, background=background)
+    if estimate.blocks_used < ENOUGH_CLEAN_BLOCKS and total > WHOLE_BELOW \
+            and estimate.source != "none":
+        more = MORE_BLOCKS * max_blocks
+        sample = sample_blocks(array, mask=mask, visible_range=visible_range,
+                               max_blocks=total if total <= 2 * more else more, seed=seed)
+        estimate = estimate_gradient_noise(sample=sample, background=background)
+    return sample, estimate

@@ -41,12 +41,16 @@ from ..progress import ProgressCallback, report
 from . import noise as noise_module
 
 #: opacity leaves 0 at RAMP_START * P and reaches 1 at RAMP_END * P (P: noise gradient 99th pct)
-RAMP_START = 1.1
-RAMP_END = 1.6
+RAMP_START = 1.6
+RAMP_END = 2.4
 #: integer volumes: gradients up to this are quantisation noise
 INTEGER_NOISE_FLOOR = 1.0
 #: bins of the gradient histogram over [0, x_max]
 HISTOGRAM_BINS = 256
+#: a ramp that would end beyond x_max is compressed to end at this share of x_max
+COMPRESSED_END = 0.8
+#: fewer analysed voxels than this make the noise estimate uncertain (warning)
+SMALL_REGION = 4096
 
 
 @dataclass
@@ -78,6 +82,9 @@ class GradientOpacitySuggestion:
         The knob the curve was made with.
     method : str
         "noise floor", "noise-free" or "constant".
+    warnings : list of str
+        Why the curve may not do what it should, and what was done about it (ramp compressed below
+        the renderer's clamp, maximum opacity below 1, small analysed region); empty when all is well.
     """
 
     points: List[Tuple[float, float]]
@@ -92,6 +99,7 @@ class GradientOpacitySuggestion:
     suppression: float = 1.0
     method: str = "noise floor"
     details: dict = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
 
     def to_string(self) -> str:
         """The "N x1 y1 x2 y2 ..." string vtkMRMLVolumePropertyNode reads (N = 2 x points)."""
@@ -119,6 +127,7 @@ class GradientOpacitySuggestion:
             "scalar_range": [float(v) for v in self.scalar_range],
             "suppression": float(self.suppression),
             "method": self.method,
+            "warnings": list(self.warnings),
             "units": "scalar units per voxel step (Slicer GPU ray caster gradient)",
             "histogram": {
                 "edges": [float(v) for v in self.histogram_edges],
@@ -205,10 +214,11 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
     # reads only sampled blocks and is mostly Python: side by side, the range costs almost nothing
     with ThreadPoolExecutor(max_workers=1) as pool:
         scalar_range = pool.submit(lambda: (float(data.min()), float(data.max())))
-        sample = noise_module.sample_blocks(data, mask=mask, visible_range=visible, max_blocks=max_blocks,
-                                            seed=seed)
+        sample, est = noise_module.sample_and_estimate(data, mask=mask, visible_range=visible,
+                                                       max_blocks=max_blocks, seed=seed)
+        if not sample.selected.any():
+            _check_selection(data, mask, visible)
         report(progress, 0.5, "estimating noise")
-        est = noise_module.estimate_gradient_noise(sample=sample)
         lo, hi = scalar_range.result()
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise GradientToolsError("the volume contains NaN or infinite values")
@@ -246,9 +256,11 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         fraction = sample.fraction
     counts, _ = np.histogram(np.minimum(g, x_max), bins=edges)
 
+    warnings = _region_warnings(est, mask, visible)
     if p99 > 0:
         method = "noise floor"
         start, end = RAMP_START * strength * p99, RAMP_END * strength * p99
+        start, end = _below_clamp(start, end, x_max, warnings)
         candidates = [(0.0, 0.0), (start, 0.0), (end, 1.0), (max(end, x_max) + 1.0, 1.0)]
     else:
         method = "noise-free"
@@ -258,8 +270,10 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         else:
             end = 1e-3 * x_max
         end = max(end, 1e-6 * x_max)
+        _, end = _below_clamp(0.0, end, x_max, warnings, "the ramp to the weakest edges")
         candidates = [(0.0, 0.0), (end, 1.0), (max(end, x_max) + 1.0, 1.0)]
     points = _clip_points(candidates, x_max)
+    warnings += _opacity_warnings(points)
     report(progress, 1.0, "done")
     return GradientOpacitySuggestion(
         points=points,
@@ -274,5 +288,55 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         suppression=strength,
         method=method,
         details={"blocks_used": est.blocks_used, "blocks_examined": est.blocks_examined,
-                 "voxels_used": est.voxels_used, "measured_noise_p99": est.p99},
+                 "voxels_used": est.voxels_used, "measured_noise_p99": est.p99,
+                 "noise_source": est.source, **est.details},
+        warnings=warnings,
     )
+
+
+def _below_clamp(start: float, end: float, x_max: float, warnings: List[str],
+                 what: str = "the noise threshold") -> Tuple[float, float]:
+    """The ramp (opacity 0 at ``start``, 1 at ``end``) scaled to end at COMPRESSED_END * x_max when
+    it would end beyond that (the renderer clamps its gradient at x_max: a ramp ending there or
+    beyond leaves every voxel faint or hidden); the warning says what was done."""
+    if end <= COMPRESSED_END * x_max:
+        return start, end
+    scale = COMPRESSED_END * x_max / end
+    warnings.append(
+        f"{what} (opacity 0 to 1 over {start:.4g}..{end:.4g} per voxel step) lies beyond "
+        f"what the renderer can use (its gradient clamps at x_max {x_max:.4g}); the ramp was compressed "
+        f"to {start * scale:.4g}..{end * scale:.4g}, so some noise may show: check the visible range or "
+        "mask (the analysed voxels may be mostly edges) and the suppression")
+    return start * scale, end * scale
+
+
+def _opacity_warnings(points: Sequence[Tuple[float, float]]) -> List[str]:
+    """A warning when the curve never reaches opacity 1 (every boundary would render faint)."""
+    top = max(y for _, y in points)
+    if top < 1.0:
+        return [f"the curve's maximum opacity is {top:.3g} (below 1): boundaries render faint"]
+    return []
+
+
+def _region_warnings(est, mask, visible) -> List[str]:
+    """A warning when few voxels could be analysed (small volume, mask or range)."""
+    if est.voxels_used >= SMALL_REGION or est.voxels_used == 0:
+        return []
+    where = "the mask" if mask is not None else ("the visible range" if visible is not None else "the volume")
+    return [f"only {est.voxels_used} voxels of {where} could be analysed (fewer than {SMALL_REGION}): "
+            "the noise estimate is uncertain"]
+
+
+def _check_selection(data: np.ndarray, mask, visible) -> None:
+    """An error when the mask or the visible range selects no voxel at all."""
+    if mask is not None and not mask.any():
+        raise GradientToolsError("the mask is empty: no voxel to analyse")
+    if visible is not None:
+        inside = (data >= visible[0]) & (data <= visible[1])
+        if mask is not None:
+            inside &= mask
+        if not inside.any():
+            lo, hi = float(data.min()), float(data.max())
+            raise GradientToolsError(
+                f"no voxel{' inside the mask' if mask is not None else ''} has a value in the visible range "
+                f"[{visible[0]:g}, {visible[1]:g}] (the volume spans {lo:g}..{hi:g})")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -318,3 +318,75 @@ def _nifti_sform(reader) -> Optional[numpy.ndarray]:
     if rows.shape != (3, 4) or not numpy.all(numpy.isfinite(rows)):
         return None
     return rows if abs(numpy.linalg.det(rows[:, :3])) > 1e-12 else None
+
+
+# --- diffusion-weighted (4-D) images ------------------------------------------------------------
+
+
+@dataclass
+class DwiVolume(Volume):
+    """A diffusion-weighted image: N volumes on one grid.
+
+    Attributes
+    ----------
+    array : numpy.ndarray
+        Shape (K, J, I, N), as ``slicer.util.arrayFromVolume`` gives for a DWI node.
+    spacing, origin, direction
+        The grid's geometry, as :class:`Volume` (LPS).
+    header : dict
+        For NRRD files, the header's fields (``"space"``, ``"measurement frame"``, ...) and key/value
+        pairs (``"DWMRI_gradient_0000"``, ...) as text; empty for other formats.
+    """
+
+    header: Dict[str, str] = field(default_factory=dict)
+
+
+def read_nrrd_header(path: str) -> Dict[str, str]:
+    """Fields (``name: value``, names lower-cased) and key/values (``key:=value``) of a NRRD header."""
+    with open(path, "rb") as f:
+        raw = f.read(1 << 20)
+    if not raw.startswith(b"NRRD"):
+        return {}
+    fields: Dict[str, str] = {}
+    for line in raw.decode("latin-1").splitlines()[1:]:
+        if not line.strip():
+            break
+        if line.startswith("#"):
+            continue
+        if ":=" in line:
+            key, value = line.split(":=", 1)
+            fields[key.strip()] = value.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def read_dwi(path: Union[str, os.PathLike]) -> DwiVolume:
+    """Read a 4-D diffusion-weighted image: a NIfTI 4-D series or a DWI NRRD (one list axis).
+
+    Raises
+    ------
+    GradientToolsError
+        naming the file, when it is missing, unreadable, or not 4-D (a single volume, or more than
+        one non-spatial axis).
+    """
+    path = os.fspath(path)
+    reader = _header_reader(path)
+    components, dimension = reader.GetNumberOfComponents(), reader.GetDimension()
+    if not ((dimension == 4 and components == 1) or (dimension == 3 and components > 1)):
+        raise GradientToolsError(
+            f"{path} is a {dimension}-D image with {components} component(s) per voxel; a "
+            "diffusion-weighted series (4-D, or 3-D with one component per volume) is needed")
+    try:
+        voxels = _sitk().GetArrayFromImage(reader.Execute())
+    except RuntimeError as exc:
+        raise GradientToolsError(f"cannot read DWI file {path}: {_first_line(exc)}") from None
+    if voxels.dtype.kind not in "biuf":
+        raise GradientToolsError(f"{path} holds {voxels.dtype} values; real values are needed")
+    if dimension == 4:
+        voxels = numpy.moveaxis(voxels, 0, -1)  # (N, K, J, I) -> (K, J, I, N)
+    direction = numpy.array(reader.GetDirection(), dtype=numpy.float64).reshape(dimension, dimension)
+    header = read_nrrd_header(path) if path.lower().endswith((".nrrd", ".nhdr")) else {}
+    return DwiVolume(numpy.ascontiguousarray(voxels), tuple(reader.GetSpacing()[:3]),
+                     numpy.array(reader.GetOrigin()[:3]), direction[:3, :3], header)

@@ -9,9 +9,10 @@
   interpolation type (1 linear), shade, diffuse, ambient, specular, specular power, then the
   scalar-opacity, gradient-opacity and colour strings.
 
-A written file is a complete volume property: scalar opacity and colour come from a built-in preset
-(``"CT-AAA"``, Slicer's default CT vessel preset) or a grey ramp over a given scalar range, and the
-gradient opacity from the caller (usually :func:`GradientToolsLib.suggest_gradient_opacity`).
+A written file is a complete volume property: scalar opacity, colour and lighting come from one of
+Slicer's presets (:mod:`GradientToolsLib.image.presets`: CT-AAA, MR-Default, MR-Angio, MR-MIP,
+MR-T2-Brain) or a grey ramp over a given scalar range, and the gradient opacity from the caller
+(usually :func:`GradientToolsLib.suggest_gradient_opacity`).
 """
 
 from __future__ import annotations
@@ -24,21 +25,15 @@ import numpy as np
 
 from .._shared.files import atomic_output
 from ..errors import GradientToolsError
+from .presets import PRESETS, choose_preset, preset_functions
+
+__all__ = ["FLAT", "PRESETS", "choose_preset", "preset_functions", "points_to_string", "string_to_points",
+           "visible_range", "write_volume_property", "read_volume_property"]
 
 Point = Tuple[float, float]
 
 #: Slicer's flat gradient opacity (every built-in preset has it)
 FLAT = [(0.0, 1.0), (255.0, 1.0)]
-
-# Scalar opacity and colour of Slicer's "CT-AAA" preset (presets.xml; values as Slicer writes them)
-_CT_AAA = {
-    "scalar_opacity": [(-3024.0, 0.0), (143.556, 0.0), (166.222, 0.686275), (214.389, 0.696078),
-                       (419.736, 0.833333), (3071.0, 0.803922)],
-    "color": [(-3024.0, 0.0, 0.0, 0.0), (143.556, 0.615686, 0.356863, 0.184314),
-              (166.222, 0.882353, 0.603922, 0.290196), (214.389, 1.0, 1.0, 1.0),
-              (419.736, 1.0, 0.937033, 0.954531), (3071.0, 0.827451, 0.658824, 1.0)],
-}
-PRESETS = ("CT-AAA", "grey ramp")
 
 JSON_SCHEMA = ("https://raw.githubusercontent.com/slicer/slicer/main/Modules/Loadable/VolumeRendering/"
                "Resources/Schema/volume-property-schema-v1.0.0.json#")
@@ -108,24 +103,6 @@ def visible_range(scalar_opacity, threshold: float = 0.0) -> Tuple[float, float]
     return low, high
 
 
-def preset_functions(preset: str = "CT-AAA", scalar_range: Optional[Sequence[float]] = None) -> Dict:
-    """Scalar opacity and colour points of a built-in preset.
-
-    ``"CT-AAA"``: Slicer's CT preset (Hounsfield units); ``"grey ramp"``: opacity 0 to 1 and black to
-    white over ``scalar_range`` (required).
-    """
-    if preset == "CT-AAA":
-        return {"scalar_opacity": list(_CT_AAA["scalar_opacity"]), "color": list(_CT_AAA["color"])}
-    if preset == "grey ramp":
-        if scalar_range is None:
-            raise GradientToolsError("the grey ramp preset needs the scalar range")
-        lo, hi = (float(v) for v in scalar_range)
-        if not hi > lo:
-            hi = lo + 1.0
-        return {"scalar_opacity": [(lo, 0.0), (hi, 1.0)], "color": [(lo, 0.0, 0.0, 0.0), (hi, 1.0, 1.0, 1.0)]}
-    raise GradientToolsError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-
-
 def _function_json(points, kind: str) -> Dict:
     if kind == "color":
         entries = [{"x": x, "color": [r, g, b], "midpoint": 0.5, "sharpness": 0.0} for x, r, g, b in points]
@@ -136,7 +113,7 @@ def _function_json(points, kind: str) -> Dict:
 
 def write_volume_property(path: str, gradient_opacity, scalar_opacity=None, color=None,
                           preset: str = "CT-AAA", scalar_range: Optional[Sequence[float]] = None,
-                          shade: bool = True) -> str:
+                          shade: Optional[bool] = None) -> str:
     """Write a complete volume property; the format follows the extension (.vp.json or .vp).
 
     Parameters
@@ -148,9 +125,9 @@ def write_volume_property(path: str, gradient_opacity, scalar_opacity=None, colo
     scalar_opacity, color : points, optional
         (x, opacity) and (x, r, g, b); taken from ``preset`` when omitted.
     preset, scalar_range
-        See :func:`preset_functions`.
-    shade : bool
-        Lighting on (as Slicer's presets).
+        See :func:`GradientToolsLib.image.presets.preset_functions`; the preset also gives the lighting.
+    shade : bool, optional
+        Lighting on or off (default: the preset's).
 
     Returns
     -------
@@ -159,12 +136,13 @@ def write_volume_property(path: str, gradient_opacity, scalar_opacity=None, colo
     """
     gradient = string_to_points(gradient_opacity) if isinstance(gradient_opacity, str) \
         else _checked(gradient_opacity, 2, "gradient opacity")
-    defaults = None
-    if scalar_opacity is None or color is None:
-        defaults = preset_functions(preset, scalar_range)
+    defaults = preset_functions(preset, scalar_range)
     scalar = _checked(scalar_opacity if scalar_opacity is not None else defaults["scalar_opacity"], 2,
                       "scalar opacity")
     colors = _checked(color if color is not None else defaults["color"], 4, "colour")
+    light = defaults["lighting"]
+    if shade is not None:
+        light["shade"] = bool(shade)
     name = os.path.basename(str(path)).lower()
     if name.endswith(".vp.json"):
         effective = [scalar[0][0], scalar[-1][0]]
@@ -180,8 +158,9 @@ def write_volume_property(path: str, gradient_opacity, scalar_opacity=None, colo
                 "scatteringAnisotropy": 0.0,
                 "components": [{
                     "componentWeight": 1.0,
-                    "shade": bool(shade),
-                    "lighting": {"diffuse": 0.9, "ambient": 0.1, "specular": 0.2, "specularPower": 10.0},
+                    "shade": bool(light["shade"]),
+                    "lighting": {"diffuse": light["diffuse"], "ambient": light["ambient"],
+                                 "specular": light["specular"], "specularPower": light["specular_power"]},
                     "disableGradientOpacity": False,
                     "scalarOpacityUnitDistance": 1.0,
                     "rgbTransferFunction": _function_json(colors, "color"),
@@ -192,8 +171,9 @@ def write_volume_property(path: str, gradient_opacity, scalar_opacity=None, colo
         }
         text = json.dumps(document, indent=4) + "\n"
     elif name.endswith(".vp"):
-        lines = ["1", "1" if shade else "0", "0.9", "0.1", "0.2", "10",
-                 points_to_string(scalar), points_to_string(gradient), points_to_string(colors, 4)]
+        lighting = [_format(light[k]) for k in ("diffuse", "ambient", "specular", "specular_power")]
+        lines = ["1", "1" if light["shade"] else "0"] + lighting + [
+            points_to_string(scalar), points_to_string(gradient), points_to_string(colors, 4)]
         text = "\n".join(lines) + "\n"
     else:
         raise GradientToolsError(f"volume-property files end in .vp.json or .vp, got {path!r}")

@@ -14,6 +14,8 @@ module                 job
 ``dwi``                schemes in diffusion-weighted volume nodes
 ``scene``              saving a scene with its data files
 ``offscreen``          a scene with Slicer's logics and an offscreen 3D view (renders, tests)
+``app_scene``          the browser app's helpers: volumes from files, detached copies for work off
+                       the event loop, the gradient volume's rendering, scheme previews
 =====================  ======================================================================
 
 Conventions: volume arrays are K,J,I (``slicer.util.arrayFromVolume`` order); ``node.GetSpacing()``

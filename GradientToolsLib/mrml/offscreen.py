@@ -54,6 +54,10 @@ class OffscreenSlicer:
         Size of the rendered image in pixels.
     background : sequence of 3 floats, optional
         Background colour (RGB in [0, 1]); Slicer's default blue gradient if None.
+    view_factory : trame_slicer.views.IViewFactory, optional
+        Factory of the 3D view. By default an offscreen view that renders only when :meth:`render`
+        is called; the browser app passes trame-slicer's ``RemoteThreeDViewFactory``, whose view
+        renders (and streams the image) whenever the scene changes.
 
     Attributes
     ----------
@@ -65,7 +69,8 @@ class OffscreenSlicer:
         The 3D view (``view.renderer()``, ``view.render_window()``, ``view.get_view_node()``).
     """
 
-    def __init__(self, width: int = 600, height: int = 600, background: Optional[Sequence[float]] = None):
+    def __init__(self, width: int = 600, height: int = 600, background: Optional[Sequence[float]] = None,
+                 *, view_factory=None):
         _require_slicer()
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             # without an X server VTK falls back to EGL anyway, after printing "bad X server connection"
@@ -76,11 +81,14 @@ class OffscreenSlicer:
 
         self.app = SlicerApp()
         self.scene = self.app.scene
-        self.app.view_manager.register_factory(DirectViewFactory(do_render_offscreen=True))
+        if view_factory is None:
+            view_factory = DirectViewFactory(do_render_offscreen=True)
+        self.app.view_manager.register_factory(view_factory)
         self.view = self.app.view_manager.create_view(ViewLayoutDefinition.threed_view())
-        # trame-slicer renders on every MRML change by default (tens of renders while a volume is
-        # set up, each about a second on a software renderer); here renders happen only on request.
-        self.view.set_scheduled_render(NoScheduleRendering())
+        if isinstance(view_factory, DirectViewFactory):
+            # trame-slicer renders on every MRML change by default (tens of renders while a volume
+            # is set up, each about a second on a software renderer); here renders happen on request.
+            self.view.set_scheduled_render(NoScheduleRendering())
         window = self.view.render_window()
         window.SetMultiSamples(0)
         window.SetSize(int(width), int(height))
@@ -238,6 +246,30 @@ class OffscreenSlicer:
             write_png(path, rgb)
         return rgb
 
+    def render_gradient_opacities(self, display, curves, paths=None):
+        """Render once per gradient-opacity curve (scalar opacity and colour kept), as Slicer would.
+
+        Parameters
+        ----------
+        display : vtkMRMLVolumeRenderingDisplayNode
+            From :meth:`show_volume_rendering`.
+        curves : sequence of points (x, opacity) or "N x y ..." strings
+            Applied in turn with :func:`GradientToolsLib.mrml.apply_gradient_opacity`.
+        paths : sequence of str, optional
+            PNG file per curve.
+
+        Returns
+        -------
+        list of numpy uint8 arrays (H, W, 3), one per curve.
+        """
+        from .volume_rendering import apply_gradient_opacity
+
+        images = []
+        for index, points in enumerate(curves):
+            apply_gradient_opacity(display, points)
+            images.append(self.render(paths[index] if paths else None))
+        return images
+
     def close(self) -> None:
         """Release the render window (the object cannot render afterwards)."""
         self.view.finalize()
@@ -247,6 +279,19 @@ class OffscreenSlicer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def side_by_side(images, path: Optional[str] = None, gap: int = 8) -> np.ndarray:
+    """Images of equal height next to each other, ``gap`` white pixels apart (written as PNG if
+    ``path`` is given)."""
+    spacer = np.full((images[0].shape[0], gap, 3), 255, np.uint8)
+    parts = [images[0]]
+    for image in images[1:]:
+        parts += [spacer, image]
+    joined = np.concatenate(parts, axis=1)
+    if path is not None:
+        write_png(path, joined)
+    return joined
 
 
 def write_png(path: str, rgb: np.ndarray) -> None:

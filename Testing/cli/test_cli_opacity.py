@@ -92,3 +92,65 @@ def test_real_process(ct_file, tmp_path):
     assert json.loads(done.out)["output"] == str(out) and out.exists()
     bad = run_cli("opacity", tmp_path / "none.nrrd", process=True)
     assert bad.code == 2 and "Traceback" not in bad.err and bad.err.count("\n") == 1
+
+
+def test_warnings_go_to_stderr_one_line_each_and_exit_0(tmp_path):
+    # pure noise: the ramp would end beyond the renderer's clamp and is compressed below it
+    path = str(tmp_path / "noise.nrrd")
+    write_volume(path, np.random.default_rng(3).normal(100.0, 10.0, (32, 48, 48)).astype(np.float32))
+    done = run_cli("opacity", path)
+    assert done.code == 0
+    lines = done.err.splitlines()
+    assert lines and all(line.startswith("gradienttools opacity: warning: ") for line in lines), lines
+    assert any("compressed" in line for line in lines)
+    assert "string: " in done.out
+    as_json = run_cli("opacity", path, "--json")
+    assert as_json.code == 0
+    warnings = json.loads(as_json.out)["warnings"]
+    assert [f"gradienttools opacity: warning: {w}" for w in warnings] == as_json.err.splitlines()
+
+
+def test_no_warning_on_a_normal_ct(ct_file):
+    done = run_cli("opacity", ct_file[0])
+    assert done.code == 0 and done.err == ""
+
+
+@pytest.mark.parametrize("what", ["range", "mask"])
+def test_empty_visible_range_or_mask_exit_2(ct_file, tmp_path, what):
+    path, mask = ct_file
+    if what == "range":
+        args = ["--visible-range", "5000", "6000"]
+        message = "visible range"
+    else:
+        empty = str(tmp_path / "empty.nrrd")
+        write_volume(empty, np.zeros(read_volume(path).array.shape, np.uint8))
+        args = ["--mask", empty]
+        message = "no voxel"
+    out = str(tmp_path / "x.vp.json")
+    done = run_cli("opacity", path, *args, "--output", out)
+    assert done.code == 2 and done.err.count("\n") == 1 and message in done.err, done.err
+    assert done.err.startswith("gradienttools opacity: error: ")
+    assert not os.path.exists(out)
+
+
+def test_an_mri_gets_an_mr_preset_chosen_from_the_data(tmp_path):
+    from GradientToolsLib.image.phantoms import mri_phantom
+    from GradientToolsLib.image.presets import preset_functions
+
+    image, _, _ = mri_phantom((24, 40, 40), noise_std=10)
+    path = str(tmp_path / "mri.nrrd")
+    write_volume(path, image.astype(np.float32))
+    out = str(tmp_path / "mri.vp.json")
+    done = run_cli("opacity", path, "--output", out)
+    assert done.code == 0
+    assert "preset: MR-Default (chosen from the data" in done.out
+    written = read_volume_property(out)
+    np.testing.assert_allclose(written["scalar_opacity"], preset_functions("MR-Default")["scalar_opacity"])
+    assert written["scalar_opacity"][0][0] == 0.0                      # not CT-AAA's -3024 HU
+    as_json = json.loads(run_cli("opacity", path, "--json", "--preset", "MR-T2-Brain").out)
+    assert as_json["preset"] == "MR-T2-Brain" and as_json["preset_chosen"] == "as given by --preset"
+
+
+def test_a_ct_gets_ct_aaa(ct_file):
+    done = run_cli("opacity", ct_file[0], "--json")
+    assert json.loads(done.out)["preset"] == "CT-AAA"

@@ -25,8 +25,11 @@ import slicer
 import slicer.util
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODULE_PY = os.path.join(ROOT, "GradientTools", "GradientTools.py")
+MODULE_DIR = os.path.join(ROOT, "GradientTools")
+MODULE_PY = os.path.join(MODULE_DIR, "GradientTools.py")
 MODULE_NAME = "GradientTools"
+#: the module's package of panel sections (GradientTools/GradientToolsPanel)
+PANEL_PACKAGE = "GradientToolsPanel"
 
 
 def _scripted_module_bases():
@@ -131,9 +134,18 @@ class Harness:
             "setSliceViewerLayers": lambda **kwargs: None,
             "errorDisplay": lambda text, **kwargs: self.errors.append(text)})
         qt_stand_ins.QFileDialog.answers = []
-        spec = importlib.util.spec_from_file_location(MODULE_NAME, MODULE_PY)
-        self.module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(self.module)
+        # Slicer's scripted-module factory appends the module's folder to sys.path
+        self._added_path = MODULE_DIR not in sys.path
+        if self._added_path:
+            sys.path.append(MODULE_DIR)
+        self.module = self.load_module()
+
+    def load_module(self, path=MODULE_PY):
+        """Run a module file as Slicer 5.10's loader and Reload do (a new module object)."""
+        spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
 
     # -- what Slicer does ----------------------------------------------------------------------------
 
@@ -153,6 +165,38 @@ class Harness:
                 slicer.modules.GradientToolsWidget = self.widget
             self.panel.isEntered = True
             self.widget.enter()
+
+    def reload(self, path=MODULE_PY):
+        """Slicer's Reload button (slicer.util.reloadScriptedModule): run the module file again, in
+        the same module object on 5.8.1 (imp.load_module) or a new one on 5.10.0 (importlib), clean
+        the widget up, then make and set up a new widget in the same panel (the C++ widget's
+        reload(): setup, no enter). Returns the old widget."""
+        folder = os.path.dirname(path)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        if self.version == "5.8.1":
+            importlib.util.spec_from_file_location(MODULE_NAME, path).loader.exec_module(self.module)
+        else:
+            self.module = self.load_module(path)
+        old = self.widget
+        old.cleanup()
+        self.widget = self.module.GradientToolsWidget(self.panel)
+        self.widget.setup()
+        slicer.modules.GradientToolsWidget = self.widget
+        return old
+
+    def cancel_after(self, count):
+        """Press Cancel of the last progress dialog at the ``count``-th report (processEvents call);
+        returns the list that gets one entry per report."""
+        reports = []
+
+        def cancel_at_count():
+            reports.append(1)
+            if len(reports) == count:
+                self.dialogs[-1].cancel()
+
+        self.on_events.append(cancel_at_count)
+        return reports
 
     def _process_events(self):
         for callback in list(self.on_events):
@@ -219,3 +263,12 @@ class Harness:
                     delattr(target, name)
                 elif value is not None:
                     setattr(target, name, value)
+        if self._added_path and MODULE_DIR in sys.path:
+            sys.path.remove(MODULE_DIR)
+        forget_panel_package()
+
+
+def forget_panel_package():
+    """Drop the panel package's modules (they hold the stand-ins' qt module)."""
+    for name in [n for n in sys.modules if n == PANEL_PACKAGE or n.startswith(PANEL_PACKAGE + ".")]:
+        del sys.modules[name]

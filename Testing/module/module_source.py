@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULE_DIR = os.path.join(ROOT, "GradientTools")
 MODULE_PY = os.path.join(MODULE_DIR, "GradientTools.py")
+#: the package of the panel's sections and choices, beside the module file
+PANEL_DIR = os.path.join(MODULE_DIR, "GradientToolsPanel")
 UI_FILE = os.path.join(MODULE_DIR, "Resources", "UI", "GradientTools.ui")
 LIB_DIR = os.path.join(ROOT, "GradientToolsLib")
 INDEX_ENTRY = os.path.join(ROOT, "GradientTools.json")
@@ -23,8 +25,29 @@ def read(path):
         return f.read()
 
 
+def panel_package_files():
+    """The .py files of the GradientToolsPanel package, sorted, relative to the module folder."""
+    return sorted(os.path.join("GradientToolsPanel", name).replace(os.sep, "/")
+                  for name in os.listdir(PANEL_DIR) if name.endswith(".py"))
+
+
+def module_files():
+    """The module file and the panel package's files (absolute paths): the module's Python code."""
+    return [MODULE_PY] + [os.path.join(MODULE_DIR, name) for name in panel_package_files()]
+
+
+def module_source():
+    """The text of every file of :func:`module_files`, one after the other."""
+    return "\n".join(read(path) for path in module_files())
+
+
 def module_tree():
-    return ast.parse(read(MODULE_PY), filename=MODULE_PY)
+    """One ast.Module holding the top-level statements of every file of :func:`module_files` (the
+    module file first), so the static checks see the module and its sections as one."""
+    body = []
+    for path in module_files():
+        body.extend(ast.parse(read(path), filename=path).body)
+    return ast.Module(body=body, type_ignores=[])
 
 
 def ui_root():

@@ -104,6 +104,14 @@ class _Parameter:
 
 _MISSING = object()
 
+#: Every wrapper that observes its node, kept reachable. VTK's Python objects show the garbage
+#: collector the Python observers they added, so a wrapper referenced only by its own node's
+#: observer looks like a dead cycle although the C++ node (held by the scene) still calls it: the
+#: collector would clear the observer's closure and the node's next ModifiedEvent would crash the
+#: interpreter (seen here: vtkMRMLScene::Clear -> ResetNodes -> Modified). The C++ command keeps the
+#: observer alive, as the real wrapper's observers are kept; this list makes that visible to Python.
+_OBSERVING = []
+
 
 # ------------------------------------------------------------------------------------------------
 # connectors
@@ -240,6 +248,7 @@ def _make_wrapper_class(cls, version):
             connector.write(getattr(self, name))
             connector.onChanged(lambda name=name, connector=connector: self._fromGui(name, connector))
         self.parameterNode.AddObserver(vtk.vtkCommand.ModifiedEvent, lambda caller, event: updateGui(self))
+        _OBSERVING.append(self)
         return tag
 
     def _fromGui(self, name, connector):

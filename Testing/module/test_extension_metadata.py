@@ -31,8 +31,10 @@ from module_source import (
     cmake_list,
     cmake_values,
     module_constant,
+    module_files,
     module_parent_list,
     module_tree,
+    panel_package_files,
     png_size,
     read,
 )
@@ -232,7 +234,8 @@ def test_module_cmake_lists_scripts_and_resources_that_exist():
                for s in cmake_list(cmake, "MODULE_PYTHON_SCRIPTS")]
     resources = [s.replace("${MODULE_NAME}", "GradientTools")
                  for s in cmake_list(cmake, "MODULE_PYTHON_RESOURCES")]
-    assert scripts == ["GradientTools.py"]
+    # the module file and the panel package, every file of it (Slicer installs only listed files)
+    assert scripts[0] == "GradientTools.py" and sorted(scripts[1:]) == panel_package_files()
     for path in scripts + resources:
         assert os.path.isfile(os.path.join(MODULE_DIR, path)), path
     on_disk = set()
@@ -251,7 +254,7 @@ def test_module_icon_is_128_pixels():
 
 def test_cmake_and_index_files_use_lf_line_endings():
     for path in (TOP_CMAKE, os.path.join(MODULE_DIR, "CMakeLists.txt"),
-                 os.path.join(LIB_DIR, "CMakeLists.txt"), INDEX_ENTRY, UI_FILE, MODULE_PY):
+                 os.path.join(LIB_DIR, "CMakeLists.txt"), INDEX_ENTRY, UI_FILE, *module_files()):
         assert b"\r" not in open(path, "rb").read(), path
 
 

@@ -80,6 +80,42 @@ def test_stand_in_moves_the_line_edit_cursor_on_5_8(version):
     assert edit.cursorPosition == (len(edit.text) if version == "5.8.1" else 3)
 
 
+GARBAGE_COLLECTED_WRAPPER = """
+import gc, sys, weakref
+sys.path.insert(0, {folder!r})
+import parameter_node_stand_in, qt_stand_ins, slicer
+wrapper = parameter_node_stand_in.wrapper_module({version!r})
+
+class Probe:
+    flag: bool = False
+
+scene = slicer.vtkMRMLScene()
+node = scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode")
+params = wrapper.parameterNodeWrapper(Probe)(node)
+box = qt_stand_ins.QCheckBox()
+params.connectParametersToGui({{"flag": box}})
+shown = weakref.ref(box)
+del params, node, box  # the panel is gone; only the node's observer knows the wrapper
+gc.collect()
+scene.GetFirstNodeByClass("vtkMRMLScriptedModuleNode").SetParameter("flag", "True")
+assert shown().checked  # the forgotten wrapper's connector still writes, as Slicer's do
+print("survived")
+"""
+
+
+@pytest.mark.parametrize("version", parameter_node_stand_in.VERSIONS)
+def test_stand_in_observers_survive_garbage_collection(version):
+    """A wrapper nobody references any more still observes its node (its C++ observer lives on):
+    the garbage collector must not clear it, or the node's next event crashes the interpreter."""
+    import subprocess
+    import sys
+
+    folder = os.path.dirname(os.path.abspath(__file__))
+    script = GARBAGE_COLLECTED_WRAPPER.format(folder=folder, version=version)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "survived" in result.stdout, result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("version", parameter_node_stand_in.VERSIONS)
 def test_stand_in_slider_rounds_its_range_like_ctk(version):
     """With one decimal the old suppression slider could not reach 0.25, and its rounded minimum
@@ -320,14 +356,7 @@ def test_long_work_is_modal_and_runs_once(panel, step):
 @pytest.mark.parametrize("after_reports", [1, 3])
 def test_cancel_stops_the_work_and_makes_nothing(panel, step, after_reports):
     button = PREPARE[step](panel)
-    reports = []
-
-    def cancel_after_some_reports():
-        reports.append(1)
-        if len(reports) == after_reports:
-            panel.dialogs[-1].cancel()
-
-    panel.on_events.append(cancel_after_some_reports)
+    reports = panel.cancel_after(after_reports)
     counts = {name: node_count(name) for name in set(MADE_BY.values())}
     button.click()
     assert len(reports) == after_reports, "the work went on after Cancel"

@@ -22,10 +22,13 @@ from module_source import (
     LIB_DIR,
     MODULE_DIR,
     MODULE_PY,
+    PANEL_DIR,
     UI_FILE,
     bound_widgets,
     classes,
     methods,
+    module_files,
+    module_source,
     panel_choices,
     parameter_fields,
     read,
@@ -66,7 +69,10 @@ DEFAULT_DECIMALS = 2
 
 @pytest.fixture(scope="module")
 def module_tree():
-    return ast.parse(read(MODULE_PY), filename=MODULE_PY)
+    """The module file and its panel package as one tree (module_source.module_tree)."""
+    from module_source import module_tree as tree
+
+    return tree()
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +97,48 @@ def test_module_folder_holds_only_the_module_script():
     assert scripts == ["GradientTools.py"], "Slicer takes every .py in the module folder as a module"
 
 
+def test_panel_package_is_imported_afresh_and_every_section_is_in_the_panel():
+    """Slicer's Reload runs GradientTools.py again but keeps imported modules: the module file drops
+    the panel package from sys.modules before importing it, every package module is imported by the
+    module file or another package module, and every PanelSection subclass is one of the sections."""
+    module = ast.parse(read(MODULE_PY))
+    statements = [ast.unparse(node) for node in module.body]
+    first_import = next(i for i, s in enumerate(statements) if s.startswith("from GradientToolsPanel"))
+    assert "_forgetPanelPackage()" in statements[:first_import]
+    imported = set()
+    for path in module_files():
+        for node in ast.walk(ast.parse(read(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[-1])
+    package = {os.path.splitext(name)[0] for name in os.listdir(PANEL_DIR) if name.endswith(".py")}
+    assert package - {"__init__"} <= imported, f"never imported: {package - imported - {'__init__'}}"
+    tree = ast.parse(module_source())
+    sections = {cls.name for cls in panel_classes(tree)} - {"GradientToolsWidget"}
+    setup = ast.unparse(methods(classes(ast.parse(read(MODULE_PY)))["GradientToolsWidget"])["setup"])
+    assert all(f"{name}(self)" in setup for name in sections), sections
+
+
+def test_module_computes_nothing():
+    """The module file and its sections hand all computing to the logic and GradientToolsLib:
+    numpy and scipy are imported only by the in-Slicer tests (GradientToolsTest)."""
+    tree = ast.parse(read(MODULE_PY))
+    tests = classes(tree)["GradientToolsTest"]
+    allowed = {id(node) for node in ast.walk(tests)}
+    numerical = ("numpy", "scipy", "math", "vtk.util.numpy_support")
+    found = []
+    for path in module_files():
+        source_tree = tree if path == MODULE_PY else ast.parse(read(path))
+        for node in ast.walk(source_tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in allowed:
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                found += [f"{os.path.basename(path)}:{node.lineno} {n}" for n in names
+                          if n.split(".")[0] in numerical or n in numerical]
+    assert not found, found
+
+
 def test_module_parses_as_python_3_9():
-    ast.parse(read(MODULE_PY), filename=MODULE_PY, feature_version=(3, 9))
+    for path in module_files():
+        ast.parse(read(path), filename=path, feature_version=(3, 9))
 
 
 def test_module_has_the_template_classes(module_tree):
@@ -103,14 +149,14 @@ def test_module_has_the_template_classes(module_tree):
     assert bases["GradientToolsLogic"] == ["ScriptedLoadableModuleLogic"]
     assert bases["GradientToolsTest"] == ["ScriptedLoadableModuleTest"]
     assert parameter_fields(module_tree)[0] == "GradientToolsParameterNode"
-    assert len(panel_classes(module_tree)) == 4, "the widget and one PanelSection per section"
+    assert len(panel_classes(module_tree)) == 5, "the widget and one PanelSection per section"
     test_methods = [f.name for f in found["GradientToolsTest"].body
                     if isinstance(f, ast.FunctionDef) and f.name.startswith("test_")]
     assert len(test_methods) >= 8
     run_test = methods(found["GradientToolsTest"])["runTest"]
     called = {n.attr for n in ast.walk(run_test) if isinstance(n, ast.Attribute)}
     assert set(test_methods) <= called, "runTest must call every test_ method"
-    assert "urlretrieve" not in read(MODULE_PY) and "SampleData" not in read(MODULE_PY)
+    assert "urlretrieve" not in module_source() and "SampleData" not in module_source()
 
 
 def test_module_does_not_need_matplotlib_or_pip(module_tree):
@@ -121,7 +167,7 @@ def test_module_does_not_need_matplotlib_or_pip(module_tree):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert "matplotlib" not in imported and "pip" not in imported
-    assert "pip_install" not in read(MODULE_PY)
+    assert "pip_install" not in module_source()
 
 
 def test_every_ui_attribute_used_exists_in_the_ui(module_tree, ui_root):
@@ -302,10 +348,10 @@ def test_ui_is_well_formed_with_known_custom_widgets(ui_root):
         assert connection.find("sender").text in names and connection.find("receiver").text in names
 
 
-def test_ui_has_the_three_sections(ui_root):
+def test_ui_has_the_four_sections(ui_root):
     sections = [w for w in ui_root.iter("widget") if w.get("class") == "ctkCollapsibleButton"]
     titles = [w.find("property[@name='text']/string").text for w in sections]
-    assert titles == ["Gradient magnitude", "Gradient opacity", "Diffusion scheme"]
+    assert titles == ["Gradient magnitude", "Gradient opacity", "Diffusion scheme", "Gradient table check"]
     classes_in = {w.get("class") for w in ui_root.iter("widget")}
     assert {"qMRMLPlotWidget", "QTableWidget", "qMRMLNodeComboBox"} <= classes_in
     node_combos = [w for w in ui_root.iter("widget") if w.get("class") == "qMRMLNodeComboBox"]
@@ -323,7 +369,7 @@ def test_library_and_module_pass_vermin_for_python_3_9():
     vermin = shutil.which("vermin", path=os.path.dirname(sys.executable)) or shutil.which("vermin")
     assert vermin, "vermin is in the test extra: pip install -e '.[test]'"
     result = subprocess.run([vermin, "-t=3.9-", "--no-tips", "--violations", "--eval-annotations",
-                             LIB_DIR, MODULE_PY], capture_output=True, text=True)
+                             LIB_DIR, MODULE_PY, PANEL_DIR], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
