@@ -145,3 +145,61 @@ def zarr_group_with_level(path, array, chunks, zarr_format: int = 2):
         level = group.create_dataset("0", shape=array.shape, chunks=chunks, dtype=array.dtype)
     level[...] = array
     return group
+
+
+def file_pages_read(path, run):
+    """Pages of ``path`` that the call ``run()`` reads from the file, counted in the page cache.
+
+    The file's cached pages are dropped first (fsync, POSIX_FADV_DONTNEED) and counted after the
+    call with mincore(2) on a fresh mapping, so the count is what was read, including the
+    neighbours the kernel read ahead. Returns (run's result, pages read, pages of the file).
+    Skips off Linux.
+    """
+    import ctypes
+    import mmap
+
+    if not (sys.platform.startswith("linux") and hasattr(os, "posix_fadvise")):
+        pytest.skip("counting cached pages needs Linux (posix_fadvise, mincore)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    fd = os.open(os.fspath(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        result = run()
+        size = os.fstat(fd).st_size
+        pages = -(-size // mmap.PAGESIZE)
+        vector = (ctypes.c_ubyte * pages)()
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        try:
+            if libc.mincore(ctypes.c_void_p(address), ctypes.c_size_t(size), vector) != 0:
+                pytest.fail(f"mincore failed: errno {ctypes.get_errno()}")
+        finally:
+            libc.munmap(ctypes.c_void_p(address), size)
+    finally:
+        os.close(fd)
+    return result, int(sum(v & 1 for v in vector)), pages
+
+
+def counting_zarr_array(path):
+    """The zarr array at ``path`` opened read-only through a store that records the keys it reads:
+    (array, list of chunk keys read). Needs zarr >= 3 (skips otherwise)."""
+    import zarr
+
+    if int(zarr.__version__.split(".")[0]) < 3:
+        pytest.skip("counting chunk reads needs zarr >= 3")
+    reads = []
+    metadata = (".zarray", ".zattrs", "zarr.json", ".zgroup")
+
+    class CountingStore(zarr.storage.LocalStore):
+        async def get(self, key, *args, **kwargs):
+            if not key.endswith(metadata):
+                reads.append(key)
+            return await super().get(key, *args, **kwargs)
+
+    store = CountingStore(os.fspath(path), read_only=True)
+    return zarr.open_array(store=store, mode="r"), reads

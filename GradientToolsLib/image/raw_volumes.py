@@ -15,6 +15,7 @@ a shared file system instead of receiving them through the scheduler.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Tuple
@@ -45,13 +46,17 @@ def _check_complete(header: RawHeader) -> None:
             f"byte {header.offset} of {os.path.basename(header.data_path)}, which has {size} bytes")
 
 
-def open_raw_volume(header_or_path) -> numpy.memmap:
+def open_raw_volume(header_or_path, *, random_access: bool = False) -> numpy.memmap:
     """Map a raw NRRD/MetaImage volume's voxels read-only, as a (K, J, I) ``numpy.memmap``.
 
     Parameters
     ----------
     header_or_path : RawHeader or str
         A header from :func:`.raw_headers.read_header`, or the header file's path.
+    random_access : bool
+        Tell the kernel the map is read at scattered places (``MADV_RANDOM``): a page fault then
+        reads its own page only, instead of the 128 kB or more around it, so that a block sample
+        reads the blocks and not the whole file. Default: sequential use (read ahead).
 
     Raises
     ------
@@ -63,8 +68,12 @@ def open_raw_volume(header_or_path) -> numpy.memmap:
         why = header.problem or f"{header.encoding} encoding"
         raise GradientToolsError(f"{header.path} cannot be memory-mapped: {why}")
     _check_complete(header)
-    return numpy.memmap(header.data_path, dtype=header.dtype, mode="r", offset=header.offset,
-                        shape=header.shape, order="C")
+    mapped = numpy.memmap(header.data_path, dtype=header.dtype, mode="r", offset=header.offset,
+                          shape=header.shape, order="C")
+    advice = getattr(mmap, "MADV_RANDOM", None)          # Linux and macOS; not on Windows
+    if random_access and advice is not None and getattr(mapped, "_mmap", None) is not None:
+        mapped._mmap.madvise(advice)
+    return mapped
 
 
 @dataclass(frozen=True)

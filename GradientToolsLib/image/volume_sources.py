@@ -63,10 +63,12 @@ class VolumeSource:
     def chunks(self) -> Optional[Tuple[int, int, int]]:
         return self.zarr.array.chunks if self.zarr is not None else None
 
-    def load(self):
-        """The voxels (K, J, I): a read-only memory map, a lazy zarr view, or an array in memory."""
+    def load(self, *, random_access: bool = False):
+        """The voxels (K, J, I): a read-only memory map, a lazy zarr view, or an array in memory.
+        ``random_access``: the map will be read at scattered places (a block sample), see
+        :func:`.raw_volumes.open_raw_volume`."""
         if self.kind == MEMORY_MAPPED:
-            return raw_volumes.open_raw_volume(self.header)
+            return raw_volumes.open_raw_volume(self.header, random_access=random_access)
         if self.kind == ZARR:
             return self.zarr.array
         from .volume_io import read_volume
@@ -163,27 +165,25 @@ def _simpleitk_source(path: str) -> VolumeSource:
                         reason=reason)
 
 
-def open_volume(path, *, spacing: Optional[Sequence[float]] = None, require_spacing: bool = True) -> Volume:
+def open_volume(path, *, spacing: Optional[Sequence[float]] = None, require_spacing: bool = True,
+                random_access: bool = False) -> Volume:
     """A :class:`.volume_io.Volume` whose array reads as little as it can: a read-only memory map
     for raw NRRD/MetaImage, a lazy chunked view for zarr, else the voxels loaded by SimpleITK.
-    ``spacing``/``require_spacing``: as :func:`describe_volume`."""
+    ``spacing``/``require_spacing``: as :func:`describe_volume`; ``random_access``: as
+    :meth:`VolumeSource.load`."""
     source = describe_volume(path, spacing=spacing, require_spacing=require_spacing)
-    return Volume(source.load(), source.spacing, source.origin, source.direction)
+    return Volume(source.load(random_access=random_access), source.spacing, source.origin, source.direction)
 
 
-def value_range(source: VolumeSource, *, progress=None) -> Tuple[Tuple[float, float], str]:
+def value_range(source: VolumeSource, *, use_header: bool = True,
+                progress=None) -> Tuple[Tuple[float, float], str]:
     """(min, max) of the voxel values and where it came from: ``"header"`` (NRRD ``min``/``max``,
-    MetaImage ``ElementMin``/``ElementMax``, OME-Zarr omero window) costs nothing; ``"voxels"``
-    is one pass over every voxel, slab by slab (memory: one slab)."""
-    from ..progress import report
+    MetaImage ``ElementMin``/``ElementMax``, OME-Zarr omero window; only if ``use_header``) costs
+    nothing; ``"voxels"`` is one pass over every voxel, slab by slab (memory: one slab), on a map
+    that reads ahead."""
+    from ._slabs import value_range as slab_value_range
 
-    if source.value_range is not None:
+    if use_header and source.value_range is not None:
         return source.value_range, "header"
-    array = source.load()
-    lo, hi = numpy.inf, -numpy.inf
-    step = max(1, (64 << 20) // max(1, array.shape[1] * array.shape[2] * array.dtype.itemsize))
-    for k in range(0, array.shape[0], step):
-        slab = numpy.asarray(array[k:k + step])
-        lo, hi = min(lo, float(slab.min())), max(hi, float(slab.max()))
-        report(progress, min(1.0, (k + step) / array.shape[0]), "value range")
+    lo, hi = slab_value_range(source.load(), progress=progress)
     return (lo, hi), "voxels"

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
-from support import run_cli
+from support import counting_zarr_array, file_pages_read, run_cli, zarr_group_with_level
 
+from GradientToolsLib.image import _slabs
 from GradientToolsLib.image.opacity import suggest_gradient_opacity
-from GradientToolsLib.image.raw_headers import read_header
+from GradientToolsLib.image.raw_volumes import open_raw_volume
 from GradientToolsLib.image.volume_sources import open_volume, value_range
-
-
-class RecordingMap(np.memmap):
-    """A read-only memory map that records how many voxels each index of it selects."""
-
-    def __getitem__(self, index):
-        result = super().__getitem__(index)
-        if getattr(self, "_records", None) is not None:
-            self._records.append(int(np.size(result)))
-        return result
+from GradientToolsLib.image.zarr_volumes import ZarrVolumeArray
 
 
 def _ct_like(path, shape=(256, 256, 256)):
@@ -29,27 +23,69 @@ def _ct_like(path, shape=(256, 256, 256)):
     k, j, i = (n // 8 for n in shape)
     volume[k:7 * k, j:7 * j, i:7 * i] = 40
     volume[3 * k:5 * k, 3 * j:5 * j, 3 * i:5 * i] = 700
-    volume = volume + (rng.normal(size=shape) * 20).astype(np.int16)
+    volume += (rng.standard_normal(shape, dtype=np.float32) * 20).astype(np.int16)
     image = sitk.GetImageFromArray(volume)
     image.SetSpacing((0.5, 0.5, 1.25))
     sitk.WriteImage(image, str(path))
     return volume
 
 
-def test_the_noise_sample_indexes_only_its_blocks(tmp_path):
-    """suggest_gradient_opacity on a memory map: every voxel it selects by indexing belongs to the
-    sampled blocks (well under 2 % of the volume), and the suggestion equals the in-memory one."""
-    in_memory = _ct_like(tmp_path / "ct.nhdr")
-    header = read_header(str(tmp_path / "ct.nhdr"))
-    mapped = RecordingMap(header.data_path, dtype=header.dtype, mode="r", offset=header.offset,
-                          shape=header.shape)
-    mapped._records = []
-    suggestion = suggest_gradient_opacity(mapped, (0.5, 0.5, 1.25))
-    records, mapped._records = mapped._records, None
-    indexed = sum(records)
-    assert 0 < indexed < 0.02 * mapped.size, (indexed, mapped.size, len(records))
-    reference = suggest_gradient_opacity(in_memory, (0.5, 0.5, 1.25))
-    assert suggestion.points == reference.points and suggestion.scalar_range == reference.scalar_range
+class RecordingView(ZarrVolumeArray):
+    """A zarr view that records how many voxels each of its reads returns."""
+
+    def __getitem__(self, index):
+        result = super().__getitem__(index)
+        self.__dict__.setdefault("sizes", []).append(int(np.size(result)))
+        return result
+
+
+def _suggest_counting_pages(folder, known, random_access=True):
+    """The suggestion on ``folder/ct.nhdr`` memory-mapped, with the pages of ct.raw it read."""
+    mapped = open_raw_volume(str(folder / "ct.nhdr"), random_access=random_access)
+    return file_pages_read(folder / "ct.raw", lambda: suggest_gradient_opacity(mapped, scalar_range=known))
+
+
+def test_the_noise_sample_reads_only_its_blocks(tmp_path):
+    """suggest_gradient_opacity on a memory map opened for random access, the range given: the
+    pages read from the file (page cache counted with mincore after dropping it) are those of the
+    sampled blocks, about as many on a volume 4 times larger and a small share of it; the
+    suggestion equals the in-memory one. (A map that reads ahead reads much more.)"""
+    reads = {}
+    for shape in ((256, 256, 256), (1024, 256, 256)):
+        in_memory = _ct_like(tmp_path / "ct.nhdr", shape)
+        known = (float(in_memory.min()), float(in_memory.max()))
+        suggestion, read, pages = _suggest_counting_pages(tmp_path, known)
+        reference = suggest_gradient_opacity(in_memory, (0.5, 0.5, 1.25))
+        assert suggestion.points == reference.points and suggestion.scalar_range == reference.scalar_range
+        assert suggestion.details == reference.details
+        reads[shape[0]] = (read, pages, suggestion.details["blocks_examined"])
+    (small, _, blocks), (large, pages, large_blocks) = reads[256], reads[1024]
+    assert blocks == large_blocks == 1024, reads
+    # each 4^3 block and its halo: 6 slices, 6 rows of 512 bytes each (one or two 4 kB pages)
+    assert large <= blocks * 6 * 2 and large < 0.35 * pages and large < 2 * small, reads
+    _, read_ahead, _ = _suggest_counting_pages(tmp_path, known, random_access=False)
+    assert read_ahead > 2 * large, (read_ahead, large)
+
+
+def test_a_zarr_view_is_read_only_at_its_sampled_chunks_and_slab_by_slab(tmp_path, monkeypatch):
+    """On a zarr view the sample reads the chunks its blocks fall in; the range pass reads every
+    chunk once, slab by slab (never the whole array at once); results equal the in-memory ones."""
+    pytest.importorskip("zarr", reason="needs the 'big' extra (dask, distributed, zarr)")
+    volume = _ct_like(tmp_path / "ct.nhdr", (160, 192, 192))
+    zarr_group_with_level(tmp_path / "ct.zarr", volume, (32, 32, 32), zarr_format=3)
+    counted, reads = counting_zarr_array(tmp_path / "ct.zarr" / "0")
+    lazy = ZarrVolumeArray(counted)
+    reference = suggest_gradient_opacity(volume, (0.5, 0.5, 1.25))
+    known = (float(volume.min()), float(volume.max()))
+    sampled = suggest_gradient_opacity(lazy, scalar_range=known)
+    chunks = 5 * 6 * 6
+    assert sampled.points == reference.points and sampled.details == reference.details
+    assert 0 < len(reads) <= chunks, len(reads)
+    monkeypatch.setattr(_slabs, "READ_SLAB_BYTES", 1 << 20)
+    recording = RecordingView(counted)
+    whole = suggest_gradient_opacity(recording)
+    assert whole.points == reference.points and whole.scalar_range == reference.scalar_range
+    assert max(recording.sizes) < volume.size / 4, "the range pass read the array whole"
 
 
 def test_opacity_command_opens_raw_volumes_memory_mapped(tmp_path):
@@ -63,6 +99,12 @@ def test_opacity_command_opens_raw_volumes_memory_mapped(tmp_path):
     whole = run_cli("opacity", tmp_path / "ct.nrrd", "--json")
     assert mapped.code == 0 and whole.code == 0, mapped.err + whole.err
     assert json.loads(mapped.out)["points"] == json.loads(whole.out)["points"]
+    if importlib.util.find_spec("zarr") is not None:      # and a zarr store read by chunk
+        voxels = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "ct.nrrd")))
+        zarr_group_with_level(tmp_path / "ct.zarr", voxels, (16, 32, 32))
+        chunked = run_cli("opacity", tmp_path / "ct.zarr" / "0", "--json")
+        assert chunked.code == 0, chunked.err
+        assert json.loads(chunked.out)["points"] == json.loads(whole.out)["points"]
 
 
 def test_value_range_from_header_fields(tmp_path):
