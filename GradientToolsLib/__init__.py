@@ -33,6 +33,9 @@ _EXPORTS = {
     "OperationCancelled": "progress",
     # image gradients for volume rendering
     "gradient_magnitude": "image.gradient",
+    # volumes larger than memory (zarr and dask: the optional extra "big")
+    "gradient_magnitude_dask": "image.dask_gradient",
+    "open_volume": "image.volume_sources",
     "ct_phantom": "image.phantoms",
     "Volume": "image.volume_io",
     "read_volume": "image.volume_io",

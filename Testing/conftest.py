@@ -32,3 +32,12 @@ def scene(offscreen):
                  for i in range(offscreen.scene.GetNumberOfNodesByClass(class_name))]
         for node in nodes:
             offscreen.scene.RemoveNode(node)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """Address of a dask.distributed LocalCluster on 127.0.0.1: two worker processes, one thread each."""
+    distributed = pytest.importorskip("distributed", reason="needs the 'big' extra (dask, distributed, zarr)")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True,
+                                  dashboard_address=None) as local:
+        yield local.scheduler_address

@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from typing import NamedTuple
 
 import pytest
@@ -92,3 +94,112 @@ def oblique_nifti(path, volumes: int, determinant: int, spacing=(2.0, 2.5, 3.0),
     image.set_sform(affine, code=1)
     nibabel.save(image, os.fspath(path))
     return affine
+
+
+def unreclaimable_kib(pid: int) -> int:
+    """RssAnon + RssShmem of a process in KiB (/proc/PID/status): its resident memory less the
+    pages of memory-mapped files, which the kernel can reclaim. Raises OSError once it has ended."""
+    values = {}
+    with open(f"/proc/{pid}/status") as stream:
+        for line in stream:
+            key, _, rest = line.partition(":")
+            if key in ("RssAnon", "RssShmem"):
+                values[key] = int(rest.split()[0])
+    return sum(values.values())
+
+
+def run_sampling_memory(argv, interval: float = 0.005):
+    """Run ``argv`` as a child process, sampling :func:`unreclaimable_kib` every ``interval`` s.
+
+    Returns (CliResult, peak bytes). (``ru_maxrss`` would not do: a child starts from its
+    parent's high-water mark, FACTS section 7.)
+    """
+    if not os.path.exists(f"/proc/{os.getpid()}/status"):
+        pytest.skip("sampling memory needs /proc (Linux)")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([str(a) for a in argv], stdout=out, stderr=err, text=True)
+        peak = 0
+        while child.poll() is None:
+            try:
+                peak = max(peak, unreclaimable_kib(child.pid))
+            except (OSError, ValueError):
+                break
+            time.sleep(interval)
+        child.wait()
+        out.seek(0)
+        err.seek(0)
+        return CliResult(child.returncode, out.read(), err.read()), peak * 1024
+
+
+def zarr_group_with_level(path, array, chunks, zarr_format: int = 2):
+    """A zarr group at ``path`` holding ``array`` as its array "0" (zarr 2 or zarr 3 API)."""
+    import zarr
+
+    if int(zarr.__version__.split(".")[0]) >= 3:
+        group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
+        level = group.create_array("0", shape=array.shape, chunks=chunks, dtype=array.dtype)
+    else:
+        if zarr_format != 2:
+            pytest.skip("zarr format 3 needs zarr >= 3")
+        group = zarr.open_group(str(path), mode="w")
+        level = group.create_dataset("0", shape=array.shape, chunks=chunks, dtype=array.dtype)
+    level[...] = array
+    return group
+
+
+def file_pages_read(path, run):
+    """Pages of ``path`` that the call ``run()`` reads from the file, counted in the page cache.
+
+    The file's cached pages are dropped first (fsync, POSIX_FADV_DONTNEED) and counted after the
+    call with mincore(2) on a fresh mapping, so the count is what was read, including the
+    neighbours the kernel read ahead. Returns (run's result, pages read, pages of the file).
+    Skips off Linux.
+    """
+    import ctypes
+    import mmap
+
+    if not (sys.platform.startswith("linux") and hasattr(os, "posix_fadvise")):
+        pytest.skip("counting cached pages needs Linux (posix_fadvise, mincore)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    fd = os.open(os.fspath(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        result = run()
+        size = os.fstat(fd).st_size
+        pages = -(-size // mmap.PAGESIZE)
+        vector = (ctypes.c_ubyte * pages)()
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        try:
+            if libc.mincore(ctypes.c_void_p(address), ctypes.c_size_t(size), vector) != 0:
+                pytest.fail(f"mincore failed: errno {ctypes.get_errno()}")
+        finally:
+            libc.munmap(ctypes.c_void_p(address), size)
+    finally:
+        os.close(fd)
+    return result, int(sum(v & 1 for v in vector)), pages
+
+
+def counting_zarr_array(path):
+    """The zarr array at ``path`` opened read-only through a store that records the keys it reads:
+    (array, list of chunk keys read). Needs zarr >= 3 (skips otherwise)."""
+    import zarr
+
+    if int(zarr.__version__.split(".")[0]) < 3:
+        pytest.skip("counting chunk reads needs zarr >= 3")
+    reads = []
+    metadata = (".zarray", ".zattrs", "zarr.json", ".zgroup")
+
+    class CountingStore(zarr.storage.LocalStore):
+        async def get(self, key, *args, **kwargs):
+            if not key.endswith(metadata):
+                reads.append(key)
+            return await super().get(key, *args, **kwargs)
+
+    store = CountingStore(os.fspath(path), read_only=True)
+    return zarr.open_array(store=store, mode="r"), reads

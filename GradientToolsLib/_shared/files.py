@@ -175,9 +175,13 @@ def refuse_overwriting_inputs(outputs: Iterable[Optional[str]], inputs: Iterable
     for output in outputs:
         if not output:
             continue
+        folder = os.path.realpath(output).rstrip(os.sep) + os.sep
         for given in inputs:
             if same_file(output, given):
                 same = "" if os.path.abspath(output) == os.path.abspath(given) else f" ({given})"
                 raise GradientToolsError(
                     f"the output {output} is an input{same}; the input is never overwritten, "
                     "choose another output")
+            if os.path.realpath(given).startswith(folder):
+                raise GradientToolsError(f"the output {output} would replace the folder holding the input "
+                                         f"{given}; choose another output")

@@ -81,15 +81,16 @@ def format_bytes(count: float) -> str:
     return f"{value:.1f} PB"  # pragma: no cover
 
 
-def check_memory(needed: float, what: str) -> None:
+def check_memory(needed: float, what: str, advice: str = "") -> None:
     """Raise :class:`GradientToolsError` when ``needed`` bytes (an estimate) cannot fit.
 
-    ``what`` names the request in the message, e.g. "the gradient of a 512x512x512 volume".
+    ``what`` says what needs the memory, e.g. "the gradient of a 512x512x512 volume"; ``advice``
+    (optional) is appended to the message, e.g. how to avoid needing it.
     """
     available = available_bytes()
     if available is not None and needed > USABLE_SHARE * available:
         raise GradientToolsError(
-            f"{what} needs about {format_bytes(needed)} of memory but only {format_bytes(available)} "
-            "is available")
+            f"{what}: needs about {format_bytes(needed)} of memory, but only {format_bytes(available)} "
+            f"is available{advice}")
     if not needed < float(1 << 62):
-        raise GradientToolsError(f"{what} needs about {format_bytes(needed)} of memory")
+        raise GradientToolsError(f"{what}: needs about {format_bytes(needed)} of memory{advice}")

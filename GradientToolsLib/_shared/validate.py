@@ -51,6 +51,21 @@ def check_volume(array, name: str = "array") -> np.ndarray:
     return array
 
 
+def check_volume_like(array, name: str = "array"):
+    """As :func:`check_volume`, but a 3-D array-like that reads on indexing (a zarr view: ``shape``,
+    ``dtype`` and ``__getitem__``, no numpy array) is returned as it is instead of being read whole.
+    """
+    if isinstance(array, np.ndarray) or not all(hasattr(array, a) for a in ("shape", "dtype", "__getitem__")):
+        return check_volume(array, name)
+    if len(array.shape) != 3:
+        return check_volume(np.asarray(array), name)
+    if np.dtype(array.dtype).kind not in "biuf":
+        raise GradientToolsError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if 0 in tuple(array.shape):
+        raise GradientToolsError(f"{name} is empty (shape {tuple(array.shape)})")
+    return array
+
+
 def check_mask(mask, shape: Sequence[int], name: str = "mask") -> Optional[np.ndarray]:
     """None, or a boolean K,J,I array of ``shape`` (non-zero = selected) that selects a voxel."""
     if mask is None:

@@ -9,7 +9,7 @@ import sys
 from .._shared.files import check_output_folder
 from ..errors import GradientToolsError
 from ..image.presets import PRESETS
-from ..progress import TextProgressBar
+from ..progress import TextProgressBar, scaled
 
 NAME = "opacity"
 ORDER = 20
@@ -41,7 +41,7 @@ Examples:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("input", help="scalar volume (.nrrd, .nhdr, .nii, .nii.gz, .mha, .mhd)")
+    parser.add_argument("input", help="scalar volume (.nrrd, .nhdr, .nii, .nii.gz, .mha, .mhd, .zarr)")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     parser.add_argument("--output", metavar="FILE", help="write a volume property: FILE.vp.json or FILE.vp")
     parser.add_argument("--plot", metavar="PNG",
@@ -77,23 +77,33 @@ def run(args) -> int:
     from ..figures import save_histogram_plot
     from ..image.opacity import suggest_gradient_opacity
     from ..image.presets import choose_preset, preset_functions
-    from ..image.volume_io import check_same_grid, read_volume
+    from ..image.volume_io import Volume, check_same_grid, read_volume
     from ..image.volume_property import write_volume_property
+    from ..image.volume_sources import IN_MEMORY, describe_volume, value_range
 
     if args.output:
         _check_output(args.output, (".vp.json", ".vp"), "--output")
     if args.plot:
         _check_output(args.plot, (".png",), "--plot")
-    volume = read_volume(args.input)
+    # raw NRRD/MetaImage memory-mapped, zarr read by chunk: the noise sample reads only its blocks;
+    # the exact value range (the renderer's clamp) is one sequential pass, on a map of its own that
+    # reads ahead, while the sample's map reads page by page
+    source = describe_volume(args.input, require_spacing=False)
+    volume = Volume(source.load(random_access=True), source.spacing, source.origin, source.direction)
     mask = None
     if args.mask:
         mask_volume = read_volume(args.mask)
         check_same_grid(volume, mask_volume, f"--mask {args.mask}")
         mask = mask_volume.array != 0
     with TextProgressBar(NAME) as bar:
+        known = None
+        if source.kind != IN_MEMORY:
+            # exact, not the header's statement: the renderer clamps at the voxels' own range
+            known, _ = value_range(source, use_header=False, progress=scaled(bar, 0.0, 0.5))
         suggestion = suggest_gradient_opacity(volume.array, volume.spacing, mask=mask,
-                                              visible_range=args.visible_range,
-                                              suppression=args.suppression, progress=bar)
+                                              visible_range=args.visible_range, scalar_range=known,
+                                              suppression=args.suppression,
+                                              progress=scaled(bar, 0.5 if known else 0.0, 1.0))
     for warning in suggestion.warnings:
         print(f"gradienttools {NAME}: warning: {warning}", file=sys.stderr)
     if args.preset == "auto":

@@ -21,7 +21,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._shared.validate import check_int, check_mask, check_range, check_volume
+from .._shared.validate import check_int, check_mask, check_range, check_volume_like
 from ..errors import GradientToolsError
 
 #: edge of the blocks, voxels: small, so that many of them fit inside homogeneous tissue
@@ -134,7 +134,7 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
     -------
     BlockSample
     """
-    data = check_volume(array)
+    data = check_volume_like(array)
     mask = check_mask(mask, data.shape)
     visible = check_range(visible_range)
     block = check_int(block, "block", minimum=2)
@@ -176,7 +176,7 @@ def sample_blocks(array, *, mask=None, visible_range: Optional[Sequence[float]] 
         diffs=diffs,
         selected=selected.reshape(nb, n),
         ties=ties.reshape(nb, n),
-        fraction=nb * n / float(data.size),
+        fraction=nb * n / float(np.prod(shape)),
         blocks_examined=int(nb),
         degenerate_axes=tuple(s == 1 for s in shape),
         integer=data.dtype.kind in "biu",

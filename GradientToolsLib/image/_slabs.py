@@ -106,3 +106,27 @@ def slab_slices(array: numpy.ndarray, work: numpy.dtype, halo: int = 1) -> int:
     slice_bytes = array.shape[1] * array.shape[2] * work.itemsize
     slices = max(SLAB_BYTES // max(1, slice_bytes), min(halo, 16), 1)
     return min(array.shape[0], slices)
+
+
+#: bytes of one slab of the passes that only read (value range, selection checks)
+READ_SLAB_BYTES = 64 << 20
+
+
+def read_slabs(array, slab_bytes: Optional[int] = None):
+    """Yield (k0, slab) over a volume (K, J, I) in slabs of whole slices of about ``slab_bytes``
+    (default :data:`READ_SLAB_BYTES`), each read into memory (a memory map or a zarr view is never
+    held whole)."""
+    shape = tuple(array.shape)
+    slab_bytes = READ_SLAB_BYTES if slab_bytes is None else int(slab_bytes)
+    step = max(1, slab_bytes // max(1, shape[1] * shape[2] * numpy.dtype(array.dtype).itemsize))
+    for k in range(0, shape[0], step):
+        yield k, numpy.asarray(array[k:k + step])
+
+
+def value_range(array, *, slab_bytes: Optional[int] = None, progress: Optional[ProgressCallback] = None):
+    """(min, max) of a volume (K, J, I) read slab by slab (memory: one slab)."""
+    lo, hi = numpy.inf, -numpy.inf
+    for k, slab in read_slabs(array, slab_bytes):
+        lo, hi = min(lo, float(slab.min())), max(hi, float(slab.max()))
+        report(progress, min(1.0, (k + slab.shape[0]) / array.shape[0]), "value range")
+    return lo, hi

@@ -99,15 +99,7 @@ def gradient_magnitude(array, spacing: Sequence[float] = (1.0, 1.0, 1.0), method
     original_ndim = numpy.ndim(array)
     volume = check_volume(array)
     spacing = check_spacing(spacing)
-    if method not in METHODS:
-        raise GradientToolsError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if method == "gaussian":
-        if sigma is None:
-            raise GradientToolsError("method 'gaussian' needs sigma (mm), e.g. sigma=1.0")
-        sigma = check_positive(sigma, "sigma (mm)")
-    elif sigma is not None:
-        raise GradientToolsError(f"sigma applies only to method 'gaussian', not {method!r}")
-    engine = _check_engine(engine, method)
+    sigma, engine = check_method(method, sigma, engine)
 
     result = _result_buffer(out, array, volume)
     compute, halo, slab, work, threads, context = _plan(volume, spacing, method, sigma, engine)
@@ -136,25 +128,57 @@ def _check_overflow(result: numpy.ndarray, volume: numpy.ndarray, spacing) -> No
             "differences divided by the spacing, are too large; rescale the volume or the spacing")
 
 
-def _plan(volume: numpy.ndarray, spacing, method: str, sigma: Optional[float], engine: str):
-    """(compute, halo, slab slices, work dtype, slab threads or None, context) for run_slabs."""
+def check_method(method: str, sigma: Optional[float], engine: Optional[str]) -> Tuple[Optional[float], str]:
+    """(sigma, engine) after checking that method, sigma and engine go together."""
+    if method not in METHODS:
+        raise GradientToolsError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "gaussian":
+        if sigma is None:
+            raise GradientToolsError("method 'gaussian' needs sigma (mm), e.g. sigma=1.0")
+        sigma = check_positive(sigma, "sigma (mm)")
+    elif sigma is not None:
+        raise GradientToolsError(f"sigma applies only to method 'gaussian', not {method!r}")
+    return sigma, _check_engine(engine, method)
+
+
+def _plan(volume: numpy.ndarray, spacing, method: str, sigma: Optional[float], engine: str,
+          chunk: bool = False):
+    """(compute, halo, slab slices, work dtype, slab threads or None, context) for run_slabs.
+
+    ``chunk``: the volume is one chunk of a larger one (the dask engine): one slab thread, and
+    Sobel/Gaussian by shifted-slice sums, whose value at a voxel does not depend on where the
+    chunk starts (the banded products' rounding depends on their block layout).
+    """
     if engine == "vtk":
         work = _slabs.exact_float_dtype(volume.dtype)
         slab = _slabs.slab_slices(volume, work)
-        threads, vtk_threads = _vtk_threads(volume, slab)
+        threads, vtk_threads = (1, 1) if chunk else _vtk_threads(volume, slab)
         return (_kernels.vtk_central_compute(spacing, vtk_threads), 1, slab, work, threads,
                 contextlib.nullcontext())
     work = _slabs.work_dtype(volume.dtype)
+    threads = 1 if chunk else None
     if method == "central":
-        return (_kernels.central_compute(spacing, work), 1, _slabs.slab_slices(volume, work), work, None,
+        return (_kernels.central_compute(spacing, work), 1, _slabs.slab_slices(volume, work), work, threads,
                 contextlib.nullcontext())
     kernels = _kernels.separable_kernels(spacing, method, sigma)
     slab = _slabs.slab_slices(volume, work, halo=kernels[0][0])
-    if _USE_BLAS and can_limit_blas() and volume.size >= _slabs.THREADED_MIN_VOXELS:
+    if not chunk and _USE_BLAS and can_limit_blas() and volume.size >= _slabs.THREADED_MIN_VOXELS:
         compute, halo = _kernels.separable_compute_blas(kernels, volume.shape, work)
         return compute, halo, slab, work, None, single_blas_thread()
     compute, halo = _kernels.separable_compute(kernels, work)
-    return compute, halo, slab, work, None, contextlib.nullcontext()
+    return compute, halo, slab, work, threads, contextlib.nullcontext()
+
+
+def gradient_magnitude_chunk(block: numpy.ndarray, spacing, method: str, sigma: Optional[float],
+                             engine: str) -> numpy.ndarray:
+    """:func:`gradient_magnitude` of one 3-D chunk (with its halo), single-threaded, by kernels whose
+    value at a voxel depends only on the voxel's neighbourhood (the dask engine's block function).
+    Arguments are taken as already checked."""
+    result = numpy.empty(block.shape, dtype=numpy.float32)
+    compute, halo, slab, work, threads, context = _plan(block, spacing, method, sigma, engine, chunk=True)
+    with context:
+        _slabs.run_slabs(block, result, halo, slab, work, compute, None, "", threads=threads)
+    return result
 
 
 def _result_buffer(out: Optional[numpy.ndarray], array, volume: numpy.ndarray) -> numpy.ndarray:

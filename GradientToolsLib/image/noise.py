@@ -42,7 +42,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._shared.validate import check_int, check_volume
+from .._shared.validate import check_int, check_volume_like
 from ..errors import GradientToolsError
 from ._blocks import (  # noqa: F401  (BLOCK, MAX_BLOCKS re-exported)
     BLOCK,
@@ -416,7 +416,7 @@ def sample_and_estimate(array, *, mask=None, visible_range=None, background: Opt
     seed = check_int(seed, "seed", minimum=0)
     if background is None:
         background = mask is None and visible_range is None
-    total = grid_block_count(check_volume(array).shape)
+    total = grid_block_count(check_volume_like(array).shape)
     if total <= WHOLE_BELOW:
         # a small volume is read whole, in several grid phases: block boundaries then do not decide
         # which voxels make a homogeneous block

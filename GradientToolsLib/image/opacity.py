@@ -42,11 +42,12 @@ from .._shared.validate import (
     check_range,
     check_real_array,
     check_spacing,
-    check_volume,
+    check_volume_like,
 )
 from ..errors import GradientToolsError
 from ..progress import ProgressCallback, report
 from . import noise as noise_module
+from ._slabs import read_slabs, value_range
 
 #: opacity leaves 0 at RAMP_START * P and reaches 1 at RAMP_END * P (P: noise gradient 99th pct)
 RAMP_START = 1.6
@@ -165,14 +166,16 @@ def _clip_points(candidates: Sequence[Tuple[float, float]], x_max: float) -> Lis
 def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
                              visible_range: Optional[Sequence[float]] = None, suppression: float = 1.0,
                              bins: int = HISTOGRAM_BINS, max_blocks: int = noise_module.MAX_BLOCKS,
-                             seed: int = 0, progress: Optional[ProgressCallback] = None
-                             ) -> GradientOpacitySuggestion:
+                             seed: int = 0, scalar_range: Optional[Sequence[float]] = None,
+                             progress: Optional[ProgressCallback] = None) -> GradientOpacitySuggestion:
     """Suggest a gradient-opacity function that hides noise and shows boundaries.
 
     Parameters
     ----------
     array : numpy array (K, J, I)
         The scalar volume as the renderer gets it (``slicer.util.arrayFromVolume``); not modified.
+        A memory map or a zarr view (:func:`GradientToolsLib.open_volume`) is read only where the
+        block sample falls, plus one pass slab by slab for the scalar range unless it is given.
     spacing : 3 floats (I, J, K), optional
         Accepted for symmetry with the other functions and checked, but not needed: the renderer's
         gradient is per voxel step, whatever the voxel size.
@@ -194,13 +197,16 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
         Histogram bins over [0, x_max].
     max_blocks, seed : int
         Size and seed of the random block sample (see :mod:`GradientToolsLib.noise`).
+    scalar_range : (min, max), optional
+        The volume's exact minimum and maximum when already known (they set ``x_max``): saves the
+        one pass over every voxel, the only part whose cost grows with the volume.
     progress : callable(fraction, message), optional
 
     Returns
     -------
     GradientOpacitySuggestion
     """
-    data = check_volume(array)
+    data = check_volume_like(array)
     if spacing is not None:
         check_spacing(spacing)
     strength = check_positive(suppression, "suppression")
@@ -216,12 +222,13 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
                 f"gradient shape {gradient.shape} differs from the volume shape {data.shape}")
     mask = check_mask(mask, data.shape)
     visible = check_range(visible_range)
+    known_range = check_range(scalar_range, "scalar_range")
 
     report(progress, 0.0, "sampling blocks")
     # the scalar range is a full pass over memory that releases the GIL, while the noise estimate
     # reads only sampled blocks and is mostly Python: side by side, the range costs almost nothing
     with ThreadPoolExecutor(max_workers=1) as pool:
-        scalar_range = pool.submit(lambda: (float(data.min()), float(data.max())))
+        scalar_range = pool.submit(_scalar_range, data, known_range)
         sample, est = noise_module.sample_and_estimate(data, mask=mask, visible_range=visible,
                                                        max_blocks=max_blocks, seed=seed)
         if not sample.selected.any():
@@ -302,6 +309,16 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
     )
 
 
+def _scalar_range(data, given) -> Tuple[float, float]:
+    """(min, max) of the volume: ``given``, one numpy pass over an array in memory or a memory map,
+    or slab by slab over a lazy array (a zarr view is never read whole)."""
+    if given is not None:
+        return given
+    if isinstance(data, np.ndarray):
+        return float(data.min()), float(data.max())
+    return value_range(data)
+
+
 def _below_clamp(start: float, end: float, x_max: float, warnings: List[str],
                  what: str = "the noise threshold") -> Tuple[float, float]:
     """The ramp (opacity 0 at ``start``, 1 at ``end``) scaled to end at COMPRESSED_END * x_max when
@@ -335,16 +352,20 @@ def _region_warnings(est, mask, visible) -> List[str]:
             "the noise estimate is uncertain"]
 
 
-def _check_selection(data: np.ndarray, mask, visible) -> None:
-    """An error when the mask or the visible range selects no voxel at all."""
+def _check_selection(data, mask, visible) -> None:
+    """An error when the mask or the visible range selects no voxel at all (a lazy volume is read
+    slab by slab, only on this error path)."""
     if mask is not None and not mask.any():
         raise GradientToolsError("the mask is empty: no voxel to analyse")
-    if visible is not None:
-        inside = (data >= visible[0]) & (data <= visible[1])
+    if visible is None:
+        return
+    for k, slab in read_slabs(data):
+        inside = (slab >= visible[0]) & (slab <= visible[1])
         if mask is not None:
-            inside &= mask
-        if not inside.any():
-            lo, hi = float(data.min()), float(data.max())
-            raise GradientToolsError(
-                f"no voxel{' inside the mask' if mask is not None else ''} has a value in the visible range "
-                f"[{visible[0]:g}, {visible[1]:g}] (the volume spans {lo:g}..{hi:g})")
+            inside &= mask[k:k + slab.shape[0]]
+        if inside.any():
+            return
+    lo, hi = _scalar_range(data, None)
+    raise GradientToolsError(
+        f"no voxel{' inside the mask' if mask is not None else ''} has a value in the visible range "
+        f"[{visible[0]:g}, {visible[1]:g}] (the volume spans {lo:g}..{hi:g})")

@@ -87,9 +87,11 @@ def choose_preset(array) -> Tuple[str, str]:
     MRI magnitude is never negative. A CT stored without its rescale (air at 0, values 0..4095) is
     taken for MRI: name the preset then.
     """
-    data = np.asarray(array)
-    step = max(1, int(round((data.size / 2e6) ** (1.0 / 3.0)))) if data.ndim == 3 else 1
-    sample = data[::step, ::step, ::step] if data.ndim == 3 else data
+    # a memory map or a zarr view is only read at the subsample
+    data = array if hasattr(array, "shape") and hasattr(array, "__getitem__") else np.asarray(array)
+    ndim, size = len(data.shape), int(np.prod(data.shape))
+    step = max(1, int(round((size / 2e6) ** (1.0 / 3.0)))) if ndim == 3 else 1
+    sample = np.asarray(data[::step, ::step, ::step] if ndim == 3 else data)
     low = float(np.min(sample)) if sample.size else 0.0
     if low <= CT_MINIMUM:
         share = float(np.count_nonzero(sample <= CT_MINIMUM)) / sample.size

@@ -132,7 +132,7 @@ def _check_inflated(path: str, start: int, expected: int, wbits: int) -> None:
                                  f"but the header declares {expected}")
 
 
-def _check_nifti(path: str) -> None:
+def _check_nifti(path: str, inflate: bool = True) -> None:
     compressed = _lower(path).endswith(".gz")
     try:
         header = gzip.open(path, "rb").read(540) if compressed else _read_head(path, 540)
@@ -145,7 +145,8 @@ def _check_nifti(path: str) -> None:
     if _lower(path).endswith((".hdr", ".hdr.gz")):
         return  # the voxels are in the .img beside it: checked by the reader
     if compressed:
-        _check_gzip(path, expected, "header and voxel data")
+        if inflate:
+            _check_gzip(path, expected, "header and voxel data")
         return
     size = os.path.getsize(path)
     if size < expected:
@@ -234,7 +235,7 @@ def _nrrd_vectors(text: str) -> List[List[float]]:
     return vectors
 
 
-def _check_nrrd(path: str) -> None:
+def _check_nrrd(path: str, inflate: bool = True) -> None:
     fields, offset = _nrrd_header(path)
     if not fields:
         return
@@ -269,7 +270,8 @@ def _check_nrrd(path: str) -> None:
             raise GradientToolsError(f"{data} is truncated: {max(size, 0)} bytes of voxel data, but the "
                                      f"header {path} declares {expected}")
     else:
-        _check_inflated(data, skip, expected, 16 + zlib.MAX_WBITS)
+        if inflate:
+            _check_inflated(data, skip, expected, 16 + zlib.MAX_WBITS)
 
 
 # --------------------------------------------------------------------------------------- MetaImage
@@ -307,7 +309,7 @@ def _meta_data_files(path: str, fields: Dict[str, str]) -> List[str]:
     return [n if os.path.isabs(n) else os.path.join(folder, n) for n in names]
 
 
-def _check_meta(path: str) -> None:
+def _check_meta(path: str, inflate: bool = True) -> None:
     fields, offset = _meta_header(path)
     if any(h == 0 for h in _numbers(fields.get("elementspacing", ""))):
         raise GradientToolsError(f"{path}: its ElementSpacing gives a voxel axis zero length")
@@ -348,7 +350,8 @@ def _check_meta(path: str) -> None:
             raise GradientToolsError(f"{data} is truncated: {max(size, 0)} bytes of compressed data, "
                                      f"but the header declares {declared}")
         if declared <= 0:
-            _check_inflated(data, start, expected, zlib.MAX_WBITS)
+            if inflate:
+                _check_inflated(data, start, expected, zlib.MAX_WBITS)
         return
     if size < expected:
         raise GradientToolsError(f"{data} is truncated: {max(size, 0)} bytes of voxel data, but the "
@@ -374,44 +377,21 @@ def data_files(path: str) -> List[str]:
     return [path] + extra
 
 
-def check_complete(path: str) -> None:
+def check_complete(path: str, *, inflate: bool = True) -> None:
     """Raise :class:`GradientToolsError` naming the file when a volume file holds less data than its
-    header declares (NIfTI .nii/.nii.gz, NRRD raw, MetaImage raw or with a declared compressed size)."""
+    header declares (NIfTI .nii/.nii.gz, NRRD raw, MetaImage raw or with a declared compressed size),
+    or declares voxel axes of zero length or two parallel axes.
+
+    ``inflate=False`` leaves out what needs decompressing a whole stream (a compressed volume's
+    length): header-only checks, cheap enough before deciding how to read the volume."""
     path = os.fspath(path)
     name = _lower(path)
     try:
         if name.endswith((".nii", ".nii.gz", ".hdr", ".hdr.gz")):
-            _check_nifti(path)
+            _check_nifti(path, inflate)
         elif name.endswith((".nrrd", ".nhdr")):
-            _check_nrrd(path)
+            _check_nrrd(path, inflate)
         elif name.endswith((".mha", ".mhd")):
-            _check_meta(path)
+            _check_meta(path, inflate)
     except OSError as exc:
         raise GradientToolsError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def volume_info(path: str) -> dict:
-    """What a volume file's header says, without reading the voxels: ``size`` and ``spacing``
-    (I, J, K, ...; mm), ``components``, ``bytes_per_value`` and ``voxels``, read by SimpleITK; {} when
-    the header cannot be read (the reader then says why)."""
-    import SimpleITK as sitk
-
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(os.fspath(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        return {}
-    size = tuple(int(n) for n in reader.GetSize())
-    voxels = 1
-    for n in size:
-        voxels *= n
-    pixel = sitk.GetPixelIDValueAsString(reader.GetPixelID())
-    bytes_per_value = next((b for key, b in (("64", 8), ("32", 4), ("16", 2), ("8", 1)) if key in pixel), 8)
-    if "double" in pixel:
-        bytes_per_value = 8
-    elif "float" in pixel:
-        bytes_per_value = 4
-    return {"size": size, "spacing": tuple(float(h) for h in reader.GetSpacing()),
-            "components": int(reader.GetNumberOfComponents()), "bytes_per_value": bytes_per_value,
-            "voxels": voxels}

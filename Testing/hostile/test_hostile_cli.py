@@ -190,7 +190,9 @@ def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
         time.sleep(0.002)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 143, err
-    assert err.strip().splitlines() == ["gradienttools magnitude: terminated (nothing was written)"]
+    lines = err.strip().splitlines()        # a note on the memory NIfTI output needs may come first
+    assert lines[-1] == "gradienttools magnitude: terminated (nothing was written)", err
+    assert all(": note: " in line for line in lines[:-1]) and "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["in.nrrd"]
 
 
