@@ -30,11 +30,9 @@ def check_spacing(spacing, name: str = "spacing") -> Tuple[float, float, float]:
     return tuple(float(v) for v in values)
 
 
-def check_volume(array, name: str = "array") -> np.ndarray:
-    """A real-valued (bool, integer or float) volume as a 3-D K,J,I array (no copy).
-
-    A 2-D array (J, I) is taken as a one-slice volume and returned with a leading axis of 1.
-    """
+def real_array(array, name: str) -> np.ndarray:
+    """``array`` as a numpy array of real numbers (bool, integer or float), without a copy (a numpy
+    array, memory maps included, is returned as it is)."""
     if not isinstance(array, np.ndarray):
         try:
             array = np.asarray(array)
@@ -42,6 +40,15 @@ def check_volume(array, name: str = "array") -> np.ndarray:
             raise GradientToolsError(f"{name} must be a numeric numpy array") from None
     if array.dtype.kind not in "biuf":
         raise GradientToolsError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def check_volume(array, name: str = "array") -> np.ndarray:
+    """A real-valued (bool, integer or float) volume as a 3-D K,J,I array (no copy).
+
+    A 2-D array (J, I) is taken as a one-slice volume and returned with a leading axis of 1.
+    """
+    array = real_array(array, name)
     if array.ndim == 2:
         array = array[np.newaxis]
     elif array.ndim != 3:
@@ -136,12 +143,7 @@ def check_seed(seed, name: str = "seed") -> Optional[int]:
 
 def check_real_array(array, name: str) -> np.ndarray:
     """A numeric array of finite real numbers (bool, integer or float; no NaN, inf or complex)."""
-    try:
-        values = np.asarray(array)
-    except (TypeError, ValueError):
-        raise GradientToolsError(f"{name} must be a numeric array") from None
-    if values.dtype.kind not in "biuf":
-        raise GradientToolsError(f"{name} must hold real numbers, got dtype {values.dtype}")
+    values = real_array(array, name)
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise GradientToolsError(f"{name} contains NaN or infinite values")
     return values

@@ -43,6 +43,7 @@ from .._shared.validate import (
     check_real_array,
     check_spacing,
     check_volume_like,
+    real_array,
 )
 from ..errors import GradientToolsError
 from ..progress import ProgressCallback, report
@@ -212,9 +213,7 @@ def suggest_gradient_opacity(array, spacing=None, *, gradient=None, mask=None,
     strength = check_positive(suppression, "suppression")
     bins = check_int(bins, "bins", minimum=1, maximum=1_000_000)
     if gradient is not None:
-        gradient = np.asarray(gradient)
-        if gradient.dtype.kind not in "biuf":
-            raise GradientToolsError(f"gradient must hold real numbers, got dtype {gradient.dtype}")
+        gradient = real_array(gradient, "gradient")
         if gradient.ndim == 2:
             gradient = gradient[None]
         if gradient.shape != data.shape:
