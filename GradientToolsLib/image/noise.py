@@ -76,7 +76,7 @@ MIN_CLEAN_BLOCKS = 8
 #: as many), so that volumes where homogeneous tissue is rare get a stable estimate while the others
 #: stay cheap
 ENOUGH_CLEAN_BLOCKS = 48
-MORE_BLOCKS = 8
+MORE_BLOCKS = 16
 #: volumes with at most this many blocks are read whole (a fixed cost, as large as the sample of a
 #: big volume's hard case may be): the estimate of a small volume then does not depend on the seed
 WHOLE_BELOW = 8192
