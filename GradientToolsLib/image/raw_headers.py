@@ -6,7 +6,10 @@ in LPS). Formats as specified by teem's NRRD format page (NRRD0001-NRRD0005) and
 MetaImage documentation; geometry interpreted as ITK does (a ``right-anterior-superior`` or
 ``left-anterior-superior`` NRRD is turned into LPS; any other named space is taken as it is).
 A header this module cannot interpret (axis mins without a space, a multi-file data list) is
-marked so that the caller reads the file through SimpleITK instead.
+marked so that the caller reads the file through SimpleITK instead. Voxel axes of zero length, or
+two axes pointing the same way, are refused naming the file (ITK's message is "Refusing to change
+spacing"). This is the one parser of these headers: :mod:`.volume_files` checks the data against
+what it finds.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ NRRD_ENDINGS = (".nrrd", ".nhdr")
 META_ENDINGS = (".mha", ".mhd")
 #: the most header bytes read before giving up on finding the header's end
 MAX_HEADER_BYTES = 1 << 20
+
+
+class NotThisFormat(GradientToolsError):
+    """The file does not start like a NRRD or MetaImage header (another reader may know it)."""
 
 _NRRD_TYPES = {
     "int8": ("signed char", "int8", "int8_t"),
@@ -86,6 +93,13 @@ class RawHeader:
         ``ElementMin``/``ElementMax``), when present.
     components : int
         Values per voxel (1 for a scalar volume).
+    data_files : tuple of str
+        Every detached data file (a list or a format string names several); () for attached data.
+    data_bytes : int
+        Bytes of every stored value once decoded (all axes, components included): what the data
+        must hold.
+    compressed_bytes : int or None
+        The compressed size a MetaImage header states (CompressedDataSize), when it does.
     problem : str or None
         Why the file cannot be memory-mapped although the encoding is raw (multi-file data, a
         non-scalar axis, more than 3 dimensions); the caller then reads it through SimpleITK.
@@ -104,6 +118,9 @@ class RawHeader:
     value_range: Optional[Tuple[float, float]] = None
     components: int = 1
     problem: Optional[str] = None
+    data_files: Tuple[str, ...] = ()
+    data_bytes: int = 0
+    compressed_bytes: Optional[int] = None
 
     @property
     def voxels(self) -> int:
@@ -170,16 +187,20 @@ def _floats(text: str, path: str, what: str) -> list:
 
 def _parse_nrrd(path: str, head: bytes) -> RawHeader:
     if not re.match(rb"NRRD000[1-5]\r?\n", head[:10]):
-        raise GradientToolsError(f"{path} is not a NRRD file (no NRRD000N magic line)")
+        raise NotThisFormat(f"{path} is not a NRRD file (no NRRD000N magic line)")
     lines, end = _header_lines(path, head, True, lambda line: line == "")
     fields: Dict[str, str] = {}
-    for line in lines[1:]:
+    listed: list = []
+    for number, line in enumerate(lines[1:], start=1):
         if not line or line.startswith("#") or ":=" in line.split(": ", 1)[0]:
             continue                                   # comments and key:=value pairs
         if ": " not in line:
             raise GradientToolsError(f"{path}: malformed NRRD header line {line!r}")
         key, value = line.split(": ", 1)
         fields[key.strip().lower()] = value.strip()
+        if key.strip().lower() in ("data file", "datafile") and value.strip().upper().startswith("LIST"):
+            listed = [name.strip() for name in lines[number + 1:] if name.strip()]
+            break                                      # the data file names end the header
     try:
         dimension = int(fields["dimension"])
         sizes = [int(s) for s in fields["sizes"].split()]
@@ -197,9 +218,11 @@ def _parse_nrrd(path: str, head: bytes) -> RawHeader:
             raise GradientToolsError(f"{path}: NRRD header needs 'endian: little' or 'endian: big'")
         dtype = dtype.newbyteorder("<" if endian == "little" else ">")
     header = RawHeader(path, None, -1, (1, 1, 1), dtype, encoding)
+    header.data_bytes = int(numpy.prod(sizes, dtype=numpy.int64)) * dtype.itemsize
     _nrrd_axes(header, fields, sizes)
     _nrrd_geometry(header, fields, sizes)
-    _nrrd_data_file(header, fields, end, attached="data file" not in fields and "datafile" not in fields)
+    _nrrd_data_file(header, fields, end, listed,
+                    attached="data file" not in fields and "datafile" not in fields)
     if "min" in fields and "max" in fields:
         lo, hi = _floats(fields["min"], path, "min")[0], _floats(fields["max"], path, "max")[0]
         if numpy.isfinite(lo) and numpy.isfinite(hi) and lo <= hi:
@@ -233,6 +256,7 @@ def _nrrd_geometry(header: RawHeader, fields: Dict[str, str], sizes: list) -> No
         if len(columns) != min(3, len(sizes)) or any(len(c) != len(columns[0]) for c in columns):
             header.problem = header.problem or "space directions that are not one vector per spatial axis"
             return
+        _check_axes(path, columns, "space directions")
         matrix = numpy.array(columns, dtype=numpy.float64).T            # column c: axis c
         spacing = numpy.linalg.norm(matrix, axis=0)
         if matrix.shape[0] == 2:                                         # 2-D space: embed in 3-D
@@ -253,12 +277,44 @@ def _nrrd_geometry(header: RawHeader, fields: Dict[str, str], sizes: list) -> No
                 header.origin = sign * origin
     elif "spacings" in fields:
         values = _floats(fields["spacings"].replace("nan", "1").replace("NaN", "1"), path, "spacings")
+        if any(h == 0 for h in values):
+            raise GradientToolsError(f"{path}: its spacings give a voxel axis zero length")
         header.spacing = tuple((values + [1.0, 1.0, 1.0])[:3])
     if "axis mins" in fields and "space directions" not in fields:
         header.geometry_known = False                    # ITK derives the origin with cell centering
 
 
-def _nrrd_data_file(header: RawHeader, fields: Dict[str, str], end: int, attached: bool) -> None:
+def _check_axes(path: str, vectors, field: str) -> None:
+    """The voxel axes a header declares (one vector each) must span their space: none of zero
+    length, no two pointing the same way."""
+    matrix = numpy.array(vectors, dtype=numpy.float64)
+    if not numpy.all(numpy.isfinite(matrix)):
+        raise GradientToolsError(f"{path}: its {field} holds a value that is not a finite number")
+    lengths = numpy.linalg.norm(matrix, axis=1)
+    if numpy.any(lengths == 0):
+        axis = int(numpy.flatnonzero(lengths == 0)[0])
+        raise GradientToolsError(f"{path}: voxel axis {axis} has zero length in its {field} (a voxel "
+                                 "cannot have size 0)")
+    if matrix.shape[0] == matrix.shape[1] and abs(numpy.linalg.det(matrix / lengths[:, None])) < 1e-6:
+        raise GradientToolsError(f"{path}: its {field} are not independent (two voxel axes point the "
+                                 "same way), so the voxels have no volume")
+
+
+def _listed_files(folder: str, spec: str, listed) -> Tuple[str, ...]:
+    """The data files of a multi-file header: ``LIST`` (the names that follow) or a format string
+    ``fmt min max step [subdim]``; () when the specification cannot be read (the reader says why)."""
+    parts = spec.split()
+    names = list(listed) if spec.upper().startswith("LIST") else []
+    if not names and len(parts) >= 4 and "%" in parts[0]:
+        try:
+            first, last, step = int(parts[1]), int(parts[2]), int(parts[3])
+            names = [parts[0] % i for i in range(first, last + (1 if step > 0 else -1), step)]
+        except (ValueError, TypeError, ZeroDivisionError):
+            names = []
+    return tuple(name if os.path.isabs(name) else os.path.join(folder, name) for name in names)
+
+
+def _nrrd_data_file(header: RawHeader, fields: Dict[str, str], end: int, listed, attached: bool) -> None:
     path = header.path
     try:
         line_skip = int(fields.get("line skip", fields.get("lineskip", "0")))
@@ -271,10 +327,13 @@ def _nrrd_data_file(header: RawHeader, fields: Dict[str, str], end: int, attache
         header.data_path, start = path, end
     else:
         name = fields.get("data file", fields.get("datafile", ""))
+        folder = os.path.dirname(os.path.abspath(path))
         if name.upper().startswith("LIST") or "%" in name or len(name.split()) > 1:
             header.problem = header.problem or "data split over several files"
+            header.data_files = _listed_files(folder, name, listed)
             return
-        header.data_path = os.path.join(os.path.dirname(os.path.abspath(path)), name)
+        header.data_path = os.path.join(folder, name)
+        header.data_files = (header.data_path,)
         start = 0
     if header.encoding != "raw":
         header.offset = start
@@ -289,7 +348,7 @@ def _data_offset(header: RawHeader, start: int, line_skip: int, byte_skip: int) 
         raise GradientToolsError(f"{header.path}: data file not found: {header.data_path}")
     size = os.path.getsize(header.data_path)
     if byte_skip == -1:
-        return size - header.nbytes
+        return size - header.data_bytes
     offset = start
     if line_skip:
         with open(header.data_path, "rb") as stream:
@@ -332,11 +391,17 @@ def _parse_meta(path: str, head: bytes) -> RawHeader:
             key, value = line.split("=", 1)
             fields[key.strip().lower()] = value.strip()
     if fields.get("objecttype", "image").lower() != "image" or "dimsize" not in fields:
-        raise GradientToolsError(f"{path} is not a MetaImage file (no ObjectType = Image and DimSize)")
+        raise NotThisFormat(f"{path} is not a MetaImage file (no ObjectType = Image and DimSize)")
     if "elementdatafile" not in fields:
         raise GradientToolsError(f"{path}: MetaImage header lacks ElementDataFile")
-    sizes = [int(float(s)) for s in fields["dimsize"].split()]
-    dims = int(fields.get("ndims", len(sizes)))
+    try:
+        sizes = [int(float(s)) for s in fields["dimsize"].split()]
+        dims = int(fields.get("ndims", len(sizes)))
+        channels = int(fields.get("elementnumberofchannels", "1"))
+        compressed = int(fields["compresseddatasize"]) if "compresseddatasize" in fields else None
+    except ValueError:
+        raise GradientToolsError(f"{path}: MetaImage DimSize, NDims, ElementNumberOfChannels or "
+                                 "CompressedDataSize is not an integer") from None
     name = fields.get("elementtype", "").upper()
     if name not in _META_TYPES or len(sizes) != dims or min(sizes) < 1:
         raise GradientToolsError(f"{path}: MetaImage ElementType {name!r} or DimSize {sizes} not supported")
@@ -349,7 +414,9 @@ def _parse_meta(path: str, head: bytes) -> RawHeader:
     else:
         encoding = "raw"
     header = RawHeader(path, None, -1, (1, 1, 1), dtype, encoding)
-    header.components = int(fields.get("elementnumberofchannels", "1"))
+    header.components = channels
+    header.data_bytes = int(numpy.prod(sizes, dtype=numpy.int64)) * channels * dtype.itemsize
+    header.compressed_bytes = compressed if compressed is not None and compressed > 0 else None
     if header.components != 1:
         header.problem = f"{header.components} components per voxel"
     if dims not in (2, 3):
@@ -376,6 +443,8 @@ def _meta_geometry(header: RawHeader, fields: Dict[str, str], dims: int) -> None
     spacing = fields.get("elementspacing", fields.get("elementsize"))
     if spacing is not None:
         values = _floats(spacing, path, "ElementSpacing")[:n]
+        if any(h == 0 for h in values):
+            raise GradientToolsError(f"{path}: its ElementSpacing gives a voxel axis zero length")
         header.spacing = tuple((values + [1.0, 1.0, 1.0])[:3])
     for key in ("offset", "position", "origin"):
         if key in fields:
@@ -388,6 +457,7 @@ def _meta_geometry(header: RawHeader, fields: Dict[str, str], dims: int) -> None
             if len(values) != dims * dims:
                 raise GradientToolsError(f"{path}: TransformMatrix needs {dims * dims} numbers")
             # MetaIO stores axis c's direction as the c-th group of numbers (ITK's MetaImageIO)
+            _check_axes(path, numpy.array(values).reshape(dims, dims), "TransformMatrix")
             rows = numpy.array(values).reshape(dims, dims)[:n, :n]
             direction = numpy.eye(3)
             direction[:n, :n] = rows.T
@@ -407,9 +477,12 @@ def _meta_data_file(header: RawHeader, fields: Dict[str, str], end: int) -> None
         header.data_path, start = header.path, end
     elif name.upper().startswith("LIST") or "%" in name or len(name.split()) > 1:
         header.problem = header.problem or "data split over several files"
+        # a LIST's names follow the header line: rare, left to the reader
+        header.data_files = _listed_files(os.path.dirname(os.path.abspath(header.path)), name, ())
         return
     else:
         header.data_path = os.path.join(os.path.dirname(os.path.abspath(header.path)), name)
+        header.data_files = (header.data_path,)
         start = 0
     if header.encoding != "raw":
         header.offset = start

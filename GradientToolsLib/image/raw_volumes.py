@@ -32,18 +32,10 @@ from .raw_headers import (
     nrrd_header_text,
     read_header,
 )
-from .volume_files import data_files
+from .volume_files import check_data, data_files
 
 #: output endings written by :func:`raw_volume_output` (.nhdr and .mhd with a detached .raw)
 RAW_OUTPUT_ENDINGS = NRRD_ENDINGS + META_ENDINGS
-
-
-def _check_complete(header: RawHeader) -> None:
-    size = os.path.getsize(header.data_path)
-    if header.offset < 0 or header.offset + header.nbytes > size:
-        raise GradientToolsError(
-            f"{header.path} is truncated: its header describes {header.nbytes} bytes of voxels from "
-            f"byte {header.offset} of {os.path.basename(header.data_path)}, which has {size} bytes")
 
 
 def open_raw_volume(header_or_path, *, random_access: bool = False) -> numpy.memmap:
@@ -67,7 +59,7 @@ def open_raw_volume(header_or_path, *, random_access: bool = False) -> numpy.mem
     if not header.streamable:
         why = header.problem or f"{header.encoding} encoding"
         raise GradientToolsError(f"{header.path} cannot be memory-mapped: {why}")
-    _check_complete(header)
+    check_data(header)
     mapped = numpy.memmap(header.data_path, dtype=header.dtype, mode="r", offset=header.offset,
                           shape=header.shape, order="C")
     advice = getattr(mmap, "MADV_RANDOM", None)          # Linux and macOS; not on Windows

@@ -2,14 +2,14 @@
 
 SimpleITK reads a NIfTI file that was cut short without complaint (the missing voxels come back as
 zeros), and a truncated MetaImage fails with "No such file or directory" and lines printed by the C++
-library. So before reading, the header is parsed here (NIfTI-1/2, NRRD, MetaImage) and the data
-checked against it:
+library. So before reading, the header is parsed (NIfTI-1/2 here; NRRD and MetaImage by
+:mod:`.raw_headers`, their one parser) and the data checked against it:
 
 * :func:`data_files` lists every file a volume consists of (a .nhdr's or .mhd's detached data
   files), so that a command can refuse to overwrite any of them;
 * :func:`check_complete` raises :class:`GradientToolsError` naming the file when its data is shorter
   than the header says (raw data by size; gzip data by the gzip trailer, then by decompressing when
-  the trailer does not match).
+  the trailer does not match) or its header is inconsistent.
 
 Formats or encodings not handled here are left to the reader (it checks them itself).
 """
@@ -19,30 +19,16 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import re
 import struct
 import zlib
-from typing import Dict, List, Optional, Tuple
-
-import numpy as np
+from typing import List, Optional, Tuple
 
 from ..errors import GradientToolsError
+from .raw_headers import NotThisFormat, RawHeader, is_raw_header_path, read_header
 
 _NIFTI_BYTES = {2: 1, 4: 2, 8: 4, 16: 4, 32: 8, 64: 8, 128: 3, 256: 1, 512: 2, 768: 4, 1024: 8,
                 1280: 8, 1536: 16, 1792: 16, 2048: 32, 2304: 4}
-_NRRD_TYPES = {
-    1: ("signed char", "int8", "int8_t", "uchar", "unsigned char", "uint8", "uint8_t"),
-    2: ("short", "short int", "signed short", "signed short int", "int16", "int16_t", "ushort",
-        "unsigned short", "unsigned short int", "uint16", "uint16_t"),
-    4: ("int", "signed int", "int32", "int32_t", "uint", "unsigned int", "uint32", "uint32_t",
-        "float"),
-    8: ("longlong", "long long", "long long int", "signed long long", "signed long long int",
-        "int64", "int64_t", "ulonglong", "unsigned long long", "unsigned long long int", "uint64",
-        "uint64_t", "double"),
-}
-_META_TYPES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4,
-               "MET_UINT": 4, "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8,
-               "MET_ULONG_LONG": 8, "MET_FLOAT": 4, "MET_DOUBLE": 8}
+
 
 
 def _lower(path: str) -> str:
@@ -132,7 +118,7 @@ def _check_inflated(path: str, start: int, expected: int, wbits: int) -> None:
                                  f"but the header declares {expected}")
 
 
-def _check_nifti(path: str, inflate: bool = True) -> None:
+def _check_nifti(path: str) -> None:
     compressed = _lower(path).endswith(".gz")
     try:
         header = gzip.open(path, "rb").read(540) if compressed else _read_head(path, 540)
@@ -145,8 +131,7 @@ def _check_nifti(path: str, inflate: bool = True) -> None:
     if _lower(path).endswith((".hdr", ".hdr.gz")):
         return  # the voxels are in the .img beside it: checked by the reader
     if compressed:
-        if inflate:
-            _check_gzip(path, expected, "header and voxel data")
+        _check_gzip(path, expected, "header and voxel data")
         return
     size = os.path.getsize(path)
     if size < expected:
@@ -154,208 +139,34 @@ def _check_nifti(path: str, inflate: bool = True) -> None:
                                  f"{expected} (header and voxel data)")
 
 
-# -------------------------------------------------------------------------------------------- NRRD
-def _nrrd_header(path: str) -> Tuple[Dict[str, str], int]:
-    """The fields of a NRRD header and the byte offset where an attached data section starts."""
-    head = _read_head(path, 1 << 20)
-    fields: Dict[str, str] = {}
-    offset = 0
-    lines = head.split(b"\n")
-    for number, raw in enumerate(lines):
-        offset += len(raw) + 1
-        line = raw.rstrip(b"\r").decode("latin-1")
-        if number == 0:
-            if not line.startswith("NRRD"):
-                return {}, 0
-            continue
-        if line == "":
-            break
-        if line.startswith("#") or ":=" in line or ":" not in line:
-            continue
-        key, value = line.split(":", 1)
-        fields[key.strip().lower()] = value.strip()
-        if key.strip().lower() in ("data file", "datafile") and value.strip().upper().startswith("LIST"):
-            rest = [r.rstrip(b"\r").decode("latin-1").strip() for r in lines[number + 1:]]
-            fields["data file list"] = "\n".join(r for r in rest if r)
-            break
-    return fields, offset
-
-
-def _nrrd_data_files(path: str, fields: Dict[str, str]) -> List[str]:
-    spec = fields.get("data file", fields.get("datafile"))
-    if not spec:
-        return []
-    folder = os.path.dirname(os.path.abspath(path))
-    if spec.upper().startswith("LIST"):
-        names = fields.get("data file list", "").splitlines()
-    else:
-        parts = spec.split()
-        if len(parts) >= 4 and "%" in parts[0]:  # format string: fmt min max step [subdim]
-            try:
-                first, last, step = int(parts[1]), int(parts[2]), int(parts[3])
-                names = [parts[0] % i for i in range(first, last + (1 if step > 0 else -1), step)]
-            except (ValueError, TypeError, ZeroDivisionError):
-                names = []
-        else:
-            names = [spec]
-    return [name if os.path.isabs(name) else os.path.join(folder, name) for name in names]
-
-
-def _check_axes(path: str, vectors: List[List[float]], field: str) -> None:
-    """The voxel axes a header declares must span 3-D space: no zero-length axis, no two parallel."""
-    if len(vectors) < 2 or any(len(v) != len(vectors[0]) for v in vectors):
+# ------------------------------------------------------------------------------ NRRD and MetaImage
+def check_data(header: RawHeader) -> None:
+    """Raise :class:`GradientToolsError` when the data file of a parsed NRRD/MetaImage header holds
+    less than the header declares: raw data by size, gzip/zlib streams by decompressing (a
+    MetaImage's stated CompressedDataSize by size). Multi-file data and text encodings are left to
+    the reader."""
+    data = header.data_path
+    if data is None or header.encoding not in ("raw", "gzip", "zlib"):
         return
-    matrix = np.array(vectors, dtype=np.float64)
-    if not np.all(np.isfinite(matrix)):
-        raise GradientToolsError(f"{path}: its {field} holds a value that is not a finite number")
-    lengths = np.linalg.norm(matrix, axis=1)
-    if np.any(lengths == 0):
-        axis = int(np.flatnonzero(lengths == 0)[0])
-        raise GradientToolsError(f"{path}: voxel axis {axis} has zero length in its {field} (a voxel "
-                                 "cannot have size 0)")
-    unit = matrix / lengths[:, None]
-    if matrix.shape[0] == matrix.shape[1] and abs(np.linalg.det(unit)) < 1e-6:
-        raise GradientToolsError(f"{path}: its {field} are not independent (two voxel axes point the "
-                                 "same way), so the voxels have no volume")
-
-
-def _numbers(text: str) -> List[float]:
-    """The numbers of a header field ([] when one of them is not a number: the reader says why)."""
-    try:
-        return [float(v) for v in text.split()]
-    except ValueError:
-        return []
-
-
-def _nrrd_vectors(text: str) -> List[List[float]]:
-    vectors = []
-    for group in re.findall(r"\(([^)]*)\)", text):
-        with contextlib.suppress(ValueError):
-            vectors.append([float(v) for v in group.split(",")])
-    return vectors
-
-
-def _check_nrrd(path: str, inflate: bool = True) -> None:
-    fields, offset = _nrrd_header(path)
-    if not fields:
-        return
-    if "space directions" in fields:
-        _check_axes(path, _nrrd_vectors(fields["space directions"]), "space directions")
-    if any(h == 0 for h in _numbers(fields.get("spacings", ""))):
-        raise GradientToolsError(f"{path}: its spacings give a voxel axis zero length")
-    encoding = fields.get("encoding", "").lower()
-    item = next((size for size, names in _NRRD_TYPES.items() if fields.get("type", "").lower() in names),
-                None)
-    try:
-        sizes = [int(s) for s in fields.get("sizes", "").split()]
-    except ValueError:
-        return
-    if item is None or not sizes or encoding not in ("raw", "gzip", "gz"):
-        return
-    expected = item
-    for n in sizes:
-        expected *= n
-    files = _nrrd_data_files(path, fields)
-    if len(files) > 1:
-        return  # several data files: the reader checks each
-    data = files[0] if files else path
     if not os.path.isfile(data):
-        raise GradientToolsError(f"{path}: its data file {data} does not exist")
-    skip = 0 if files else offset
-    with contextlib.suppress(ValueError):
-        skip += max(0, int(fields.get("byte skip", "0")))
-    if encoding == "raw":
-        size = os.path.getsize(data) - skip
-        if size < expected:
+        raise GradientToolsError(f"{header.path}: its data file {data} does not exist")
+    expected = header.data_bytes
+    size = os.path.getsize(data) - max(header.offset, 0)
+    if header.encoding == "raw":
+        if header.offset < 0 or size < expected:
             raise GradientToolsError(f"{data} is truncated: {max(size, 0)} bytes of voxel data, but the "
-                                     f"header {path} declares {expected}")
-    else:
-        if inflate:
-            _check_inflated(data, skip, expected, 16 + zlib.MAX_WBITS)
-
-
-# --------------------------------------------------------------------------------------- MetaImage
-def _meta_header(path: str) -> Tuple[Dict[str, str], int]:
-    head = _read_head(path, 1 << 20)
-    fields: Dict[str, str] = {}
-    offset = 0
-    for raw in head.split(b"\n"):
-        offset += len(raw) + 1
-        line = raw.rstrip(b"\r").decode("latin-1")
-        if "=" not in line:
-            continue
-        key, value = (s.strip() for s in line.split("=", 1))
-        fields[key.lower()] = value
-        if key.lower() == "elementdatafile":
-            break
-    return fields, offset
-
-
-def _meta_data_files(path: str, fields: Dict[str, str]) -> List[str]:
-    spec = fields.get("elementdatafile", "")
-    if not spec or spec.upper() == "LOCAL":
-        return []
-    folder = os.path.dirname(os.path.abspath(path))
-    parts = spec.split()
-    if spec.upper().startswith("LIST"):
-        return []  # names follow the header line; rare, left to the reader
-    if len(parts) >= 4 and "%" in parts[0]:
-        try:
-            names = [parts[0] % i for i in range(int(parts[1]), int(parts[2]) + 1, int(parts[3]))]
-        except (ValueError, TypeError, ZeroDivisionError):
-            names = []
-    else:
-        names = [spec]
-    return [n if os.path.isabs(n) else os.path.join(folder, n) for n in names]
-
-
-def _check_meta(path: str, inflate: bool = True) -> None:
-    fields, offset = _meta_header(path)
-    if any(h == 0 for h in _numbers(fields.get("elementspacing", ""))):
-        raise GradientToolsError(f"{path}: its ElementSpacing gives a voxel axis zero length")
-    matrix = _numbers(fields.get("transformmatrix", ""))
-    n = int(round(len(matrix) ** 0.5))
-    if matrix and n * n == len(matrix):
-        _check_axes(path, [matrix[i * n:(i + 1) * n] for i in range(n)], "TransformMatrix")
-    if "dimsize" not in fields or "elementtype" not in fields:
-        return
-    try:
-        sizes = [int(s) for s in fields["dimsize"].split()]
-        channels = int(fields.get("elementnumberofchannels", "1"))
-    except ValueError:
-        return
-    item = _META_TYPES.get(fields["elementtype"].upper())
-    if item is None:
-        return
-    expected = item * channels
-    for n in sizes:
-        expected *= n
-    files = _meta_data_files(path, fields)
-    if len(files) > 1:
-        return
-    data = files[0] if files else path
-    if not os.path.isfile(data):
-        raise GradientToolsError(f"{path}: its data file {data} does not exist")
-    start = 0 if files else offset
-    with contextlib.suppress(ValueError):
-        header_size = int(fields.get("headersize", "0"))
-        if header_size > 0:
-            start += header_size
-    size = os.path.getsize(data) - start
-    if fields.get("compresseddata", "false").lower() == "true":
-        declared = -1
-        with contextlib.suppress(ValueError):
-            declared = int(fields.get("compresseddatasize", "-1"))
-        if declared > 0 and size < declared:
+                                     f"header {header.path} declares {expected}")
+    elif header.compressed_bytes is not None:
+        if size < header.compressed_bytes:
             raise GradientToolsError(f"{data} is truncated: {max(size, 0)} bytes of compressed data, "
-                                     f"but the header declares {declared}")
-        if declared <= 0:
-            if inflate:
-                _check_inflated(data, start, expected, zlib.MAX_WBITS)
-        return
-    if size < expected:
-        raise GradientToolsError(f"{data} is truncated: {max(size, 0)} bytes of voxel data, but the "
-                                 f"header {path} declares {expected}")
+                                     f"but the header declares {header.compressed_bytes}")
+    elif header.encoding == "gzip":
+        # the stream ends the file: its trailer states the length (mod 2**32), which a file cut
+        # short matches only by chance; decompress only when it does not
+        if _gzip_trailer_size(data) != expected % (1 << 32):
+            _check_inflated(data, header.offset, expected, 16 + zlib.MAX_WBITS)
+    else:
+        _check_inflated(data, header.offset, expected, zlib.MAX_WBITS)
 
 
 # ------------------------------------------------------------------------------------------- public
@@ -364,34 +175,29 @@ def data_files(path: str) -> List[str]:
     path = os.fspath(path)
     name = _lower(path)
     extra: List[str] = []
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        if name.endswith((".nhdr", ".nrrd")):
-            fields, _ = _nrrd_header(path)
-            extra = _nrrd_data_files(path, fields)
-        elif name.endswith((".mhd", ".mha")):
-            fields, _ = _meta_header(path)
-            extra = _meta_data_files(path, fields)
-        elif name.endswith((".hdr", ".hdr.gz")):
-            stem = path[: -len(".hdr.gz")] if name.endswith(".gz") else path[: -len(".hdr")]
-            extra = [stem + ext for ext in (".img", ".img.gz") if os.path.exists(stem + ext)]
+    if is_raw_header_path(path):
+        with contextlib.suppress(GradientToolsError, OSError):  # unreadable: the reader says why
+            extra = list(read_header(path).data_files)
+    elif name.endswith((".hdr", ".hdr.gz")):
+        stem = path[: -len(".hdr.gz")] if name.endswith(".gz") else path[: -len(".hdr")]
+        extra = [stem + ext for ext in (".img", ".img.gz") if os.path.exists(stem + ext)]
     return [path] + extra
 
 
-def check_complete(path: str, *, inflate: bool = True) -> None:
+def check_complete(path: str) -> None:
     """Raise :class:`GradientToolsError` naming the file when a volume file holds less data than its
-    header declares (NIfTI .nii/.nii.gz, NRRD raw, MetaImage raw or with a declared compressed size),
-    or declares voxel axes of zero length or two parallel axes.
-
-    ``inflate=False`` leaves out what needs decompressing a whole stream (a compressed volume's
-    length): header-only checks, cheap enough before deciding how to read the volume."""
+    header declares (NIfTI .nii/.nii.gz; NRRD and MetaImage raw or compressed, see
+    :func:`check_data`), or when a NRRD/MetaImage header is inconsistent (voxel axes of zero length
+    or pointing the same way, see :mod:`.raw_headers`). A file that is not what its ending says is
+    left to the reader."""
     path = os.fspath(path)
     name = _lower(path)
     try:
         if name.endswith((".nii", ".nii.gz", ".hdr", ".hdr.gz")):
-            _check_nifti(path, inflate)
-        elif name.endswith((".nrrd", ".nhdr")):
-            _check_nrrd(path, inflate)
-        elif name.endswith((".mha", ".mhd")):
-            _check_meta(path, inflate)
+            _check_nifti(path)
+        elif is_raw_header_path(path):
+            check_data(read_header(path))
+    except NotThisFormat:
+        return
     except OSError as exc:
         raise GradientToolsError(f"cannot read {path}: {exc.strerror or exc}") from None

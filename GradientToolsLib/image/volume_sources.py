@@ -27,7 +27,6 @@ import numpy
 
 from ..errors import GradientToolsError
 from . import raw_headers, raw_volumes
-from .volume_files import check_complete
 from .volume_io import Volume
 
 MEMORY_MAPPED, ZARR, IN_MEMORY = "memory-mapped", "zarr", "in memory"
@@ -110,9 +109,6 @@ def describe_volume(path, *, spacing: Optional[Sequence[float]] = None,
                             z.value_range, zarr=z)
     if spacing is not None:
         raise GradientToolsError("--spacing applies only to zarr stores (files carry their own spacing)")
-    if not os.path.exists(path):
-        raise GradientToolsError(f"input file not found: {path}")
-    check_complete(path, inflate=False)     # truncated raw data, singular axes: named before anything
     if raw_headers.is_raw_header_path(path):
         header = raw_headers.read_header(path)
         if header.streamable:

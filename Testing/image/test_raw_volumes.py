@@ -229,3 +229,23 @@ def test_slicer_teem_reader_reads_our_nrrd(offscreen, tmp_path, rng):
         image = reader.GetOutput()
         values = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(array.shape)
         np.testing.assert_array_equal(values, array)
+
+
+@pytest.mark.parametrize("spec", ["LIST", "slice%03d.raw 0 3 1"])
+def test_every_file_of_a_multi_file_nrrd_is_an_input(tmp_path, rng, spec):
+    """A NRRD whose slices are in four files (a LIST, or a format string): ITK reads it as one
+    volume, and every one of its files is refused as an output."""
+    from GradientToolsLib.image.volume_files import data_files
+
+    array = rng.integers(0, 1000, size=(4, 5, 6)).astype(np.int16)
+    names = [f"slice{k:03d}.raw" for k in range(4)]
+    for name, plane in zip(names, array):
+        (tmp_path / name).write_bytes(plane.astype("<i2").tobytes())
+    lines = ["NRRD0004", "type: short", "dimension: 3", "sizes: 6 5 4", "encoding: raw", "endian: little",
+             f"data file: {spec}" + (" 2" if "%" in spec else "")]
+    (tmp_path / "v.nhdr").write_text("\n".join(lines + (names if spec == "LIST" else [])) + "\n")
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "v.nhdr"))), array)
+    assert data_files(str(tmp_path / "v.nhdr"))[1:] == [str(tmp_path / n) for n in names]
+    for name in names:
+        with pytest.raises(GradientToolsError, match="is an input"):
+            refuse_overwriting_volume_inputs([str(tmp_path / name)], [str(tmp_path / "v.nhdr")])
