@@ -17,7 +17,7 @@ Slicer    a DWI node's gradients are in its measurement frame, which the node st
 spacing), in LPS (ITK, :class:`GradientToolsLib.image.volume_io.Volume`) unless named ``_ras``.
 Every function maps (N, 3) arrays row by row; NaN rows stay NaN. The conversions to the voxel axes
 and back are inverse to each other exactly for orthonormal directions (for a sheared or scaled
-direction matrix the rotation part, from the polar decomposition, is used).
+direction matrix the rotation part, :func:`..frames.voxel_rotation`, is used).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import GradientToolsError
+from ..frames import voxel_rotation
 
 #: LPS <-> RAS: negate the first two world axes
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
@@ -39,17 +40,6 @@ _NRRD_SPACE_TO_LPS = {
 }
 
 
-def rotation_part(direction) -> np.ndarray:
-    """The nearest rotation (or rotoreflection) to a 3x3 direction matrix (polar decomposition)."""
-    m = np.asarray(direction, dtype=np.float64)
-    if m.shape != (3, 3) or not np.all(np.isfinite(m)):
-        raise GradientToolsError(f"a direction matrix must be a finite 3x3 matrix, got shape {m.shape}")
-    u, s, vt = np.linalg.svd(m)
-    if s.min() < 1e-6 * max(s.max(), 1e-300):
-        raise GradientToolsError("the image's direction matrix is singular")
-    return u @ vt
-
-
 def _rows(vectors) -> np.ndarray:
     v = np.asarray(vectors, dtype=np.float64)
     if v.ndim != 2 or v.shape[1] != 3:
@@ -59,7 +49,7 @@ def _rows(vectors) -> np.ndarray:
 
 def fsl_flips_x(direction) -> bool:
     """True when FSL's convention negates the first component (determinant of direction > 0)."""
-    return bool(np.linalg.det(rotation_part(direction)) > 0)
+    return bool(np.linalg.det(voxel_rotation(direction)) > 0)
 
 
 def fsl_to_voxel(bvecs, direction) -> np.ndarray:
@@ -77,13 +67,13 @@ def voxel_to_fsl(vectors, direction) -> np.ndarray:
 
 def scanner_to_voxel(vectors_ras, direction) -> np.ndarray:
     """MRtrix scanner (RAS) directions -> voxel axes: v = R^T g with R the RAS direction rotation."""
-    r_ras = LPS_TO_RAS @ rotation_part(direction)
+    r_ras = LPS_TO_RAS @ voxel_rotation(direction)
     return _rows(vectors_ras) @ r_ras
 
 
 def voxel_to_scanner(vectors, direction) -> np.ndarray:
     """Voxel-axis directions -> MRtrix scanner (RAS) directions: g = R v."""
-    r_ras = LPS_TO_RAS @ rotation_part(direction)
+    r_ras = LPS_TO_RAS @ voxel_rotation(direction)
     return _rows(vectors) @ r_ras.T
 
 
@@ -112,23 +102,23 @@ def measurement_to_voxel(vectors, measurement_frame, direction, space: str = "")
         The header's ``space`` field (the frame MF maps into).
     """
     to_world = nrrd_space_to_lps(space) @ np.asarray(measurement_frame, dtype=np.float64)
-    return _rows(vectors) @ (rotation_part(direction).T @ to_world).T
+    return _rows(vectors) @ (voxel_rotation(direction).T @ to_world).T
 
 
 def voxel_to_measurement(vectors, measurement_frame, direction, space: str = "") -> np.ndarray:
     """Voxel-axis directions -> the NRRD measurement frame (inverse of :func:`measurement_to_voxel`)."""
     to_world = nrrd_space_to_lps(space) @ np.asarray(measurement_frame, dtype=np.float64)
-    forward = rotation_part(direction).T @ to_world
+    forward = voxel_rotation(direction).T @ to_world
     return _rows(vectors) @ np.linalg.inv(forward).T
 
 
 def ras_measurement_to_voxel(vectors, measurement_frame_ras, ijk_to_ras_direction) -> np.ndarray:
     """Slicer DWI node gradients -> voxel axes: v = R^T MF g (MF and R both in RAS, as the node has)."""
-    forward = rotation_part(ijk_to_ras_direction).T @ np.asarray(measurement_frame_ras, dtype=np.float64)
+    forward = voxel_rotation(ijk_to_ras_direction).T @ np.asarray(measurement_frame_ras, dtype=np.float64)
     return _rows(vectors) @ forward.T
 
 
 def voxel_to_ras_measurement(vectors, measurement_frame_ras, ijk_to_ras_direction) -> np.ndarray:
     """Voxel-axis directions -> a Slicer DWI node's measurement frame (inverse of the above)."""
-    forward = rotation_part(ijk_to_ras_direction).T @ np.asarray(measurement_frame_ras, dtype=np.float64)
+    forward = voxel_rotation(ijk_to_ras_direction).T @ np.asarray(measurement_frame_ras, dtype=np.float64)
     return _rows(vectors) @ np.linalg.inv(forward).T
