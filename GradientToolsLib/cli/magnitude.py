@@ -9,7 +9,6 @@ Three ways through, chosen from the input's header and the output's ending:
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Optional
 
@@ -107,11 +106,7 @@ def _output_kind(path: str) -> str:
         check_output_folder(path.rstrip("/\\"))
         return "zarr"
     if path.lower().endswith(RAW_OUTPUT_ENDINGS):
-        folder = check_output_folder(path)
-        if not os.access(folder, os.W_OK):
-            raise GradientToolsError(f"output folder is not writable: {folder}")
-        if os.path.isdir(path):
-            raise GradientToolsError(f"output is a folder: {path}")
+        check_output_path(path, RAW_OUTPUT_ENDINGS)
         return "raw"
     check_output_path(path)
     return "memory"

@@ -175,13 +175,13 @@ def _geometry_triple(name: str, values, positive: bool) -> Tuple[float, float, f
     return items
 
 
-def _output_extension(path: str) -> str:
+def _output_extension(path: str, extensions: Sequence[str] = WRITE_EXTENSIONS) -> str:
     lower = path.lower()
-    for ext in WRITE_EXTENSIONS:
+    for ext in extensions:
         if lower.endswith(ext):
             return ext
     raise GradientToolsError(
-        f"unsupported output format: {os.path.basename(path)} (use {', '.join(WRITE_EXTENSIONS)})")
+        f"unsupported output format: {os.path.basename(path)} (use {', '.join(extensions)})")
 
 
 def check_same_grid(volume: Volume, other: Volume, what: str = "mask") -> None:
@@ -203,16 +203,15 @@ def check_same_grid(volume: Volume, other: Volume, what: str = "mask") -> None:
                                  "the volume")
 
 
-def check_output_path(path: Union[str, os.PathLike]) -> str:
+def check_output_path(path: Union[str, os.PathLike], extensions: Sequence[str] = WRITE_EXTENSIONS) -> str:
     """Fail early (before long work) when :func:`write_volume` could not write ``path``.
 
-    Checks the format (file ending) and that the folder exists and is writable; returns the ending.
+    Checks that the path names a file in an existing, writable folder and that its ending is one
+    of ``extensions`` (a writer other than :func:`write_volume` passes its own); returns the ending.
     """
     path = os.fspath(path)
-    if not path:
-        raise GradientToolsError("the output path is empty")
-    ext = _output_extension(path)
     folder = check_output_folder(path)
+    ext = _output_extension(path, extensions)
     if not os.access(folder, os.W_OK):
         raise GradientToolsError(f"output folder is not writable: {folder}")
     if os.path.isdir(path):
