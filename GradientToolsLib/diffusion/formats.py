@@ -41,7 +41,7 @@ from typing import List, Union
 import numpy as np
 
 from ..errors import GradientToolsError
-from .scheme import GradientScheme
+from .scheme import GradientScheme, vector_norms
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -137,18 +137,8 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def vector_norms(path: str, vectors: np.ndarray) -> np.ndarray:
-    """Lengths of the rows of ``vectors``; a component beyond 1e6 (whose square would overflow, and
-    which no gradient table holds) is refused naming the vector."""
-    huge = np.any(np.abs(vectors) > 1e6, axis=1)
-    if np.any(huge):
-        i = int(np.flatnonzero(huge)[0])
-        raise GradientToolsError(f"{path}: vector {i} ({vectors[i].tolist()}) is not a direction")
-    return np.linalg.norm(vectors, axis=1)
-
-
 def check_unit(path: str, vectors: np.ndarray, tolerance: float = 1e-2) -> None:
-    norms = vector_norms(path, vectors)
+    norms = vector_norms(vectors, f"{path}: vector")
     bad = (norms > 1e-6) & (np.abs(norms - 1.0) > tolerance)
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])

@@ -51,9 +51,8 @@ from .formats import (
     format_v,
     numeric_rows,
     read_text,
-    vector_norms,
 )
-from .scheme import DEFAULT_B0_THRESHOLD, MAX_VOLUMES, GradientScheme
+from .scheme import DEFAULT_B0_THRESHOLD, MAX_VOLUMES, GradientScheme, vector_norms
 
 
 def _one_line(text: str) -> str:
@@ -78,7 +77,7 @@ def _scaled(scheme: GradientScheme, start: int) -> Tuple[np.ndarray, float]:
 
 def _from_scaled(path: str, vectors: np.ndarray, b_max: float, frame: str, relative: bool) -> GradientScheme:
     """Scaled vectors -> scheme: b = b_max |g|^2 (relative: divided by the largest |g|^2)."""
-    norms = vector_norms(path, vectors)
+    norms = vector_norms(vectors, f"{path}: vector")
     if np.any(norms > 1.01):
         i = int(np.argmax(norms))
         raise GradientToolsError(f"{path}: vector {i} has length {norms[i]:.6g} > 1")
@@ -234,7 +233,7 @@ def read_siemens(path, b_max: float, *, block: Optional[int] = None,
                                  f"({len(missing)} missing)")
     table = np.array([vectors[i] for i in range(count)], dtype=np.float64)
     if section["norm"] != "none":  # unity / maximum: the directions only, all at the console's b-value
-        norms = vector_norms(path, table)
+        norms = vector_norms(table, f"{path}: vector")
         table[norms > 1e-6] /= norms[norms > 1e-6, None]
     if section["system"] == "xyz":
         scheme = _from_scaled(path, table, b_max, "device", relative=True)
@@ -401,7 +400,7 @@ def read_philips(path) -> GradientScheme:
         raise GradientToolsError(f"{path}: negative b-value {table[i, 3]:g} at volume {i}")
     vectors = table[:, :3].copy()
     vectors[table[:, 3] <= DEFAULT_B0_THRESHOLD] = 0.0
-    norms = vector_norms(path, vectors)
+    norms = vector_norms(vectors, f"{path}: vector")
     bad = (norms > 0) & (np.abs(norms - 1) > 1e-2)
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])

@@ -24,6 +24,21 @@ MAX_B_VALUE = 1e6
 #: the most volumes a scheme may have (tables, headers): beyond it it is not an acquisition
 MAX_VOLUMES = 100_000
 
+#: the largest vector component a table may hold: beyond it the square overflows, and no gradient
+#: table holds such a number
+MAX_COMPONENT = 1e6
+
+
+def vector_norms(vectors: np.ndarray, what: str = "gradient vector") -> np.ndarray:
+    """Lengths of the rows of ``vectors`` (N, 3); a component beyond :data:`MAX_COMPONENT` is
+    refused as "``what`` i (...) is not a direction"."""
+    huge = np.any(np.abs(vectors) > MAX_COMPONENT, axis=1)
+    if np.any(huge):
+        i = int(np.flatnonzero(huge)[0])
+        raise GradientToolsError(f"{what} {i} ({vectors[i].tolist()}) is not a direction")
+    return np.linalg.norm(vectors, axis=1)
+
+
 #: the coordinate frames a scheme's vectors can be in (see :mod:`.frames` for the conversions)
 #:
 #: * ``"scanner"``: world (patient) coordinates in RAS (x to the patient's right, y anterior,
@@ -100,10 +115,7 @@ class GradientScheme:
             i = int(np.flatnonzero(missing & ~nan_b0)[0])
             raise GradientToolsError(f"volume {i} has b={bvals[i]:g} but its gradient vector is not a number")
         bvecs[nan_b0] = 0.0
-        if not np.all(np.abs(bvecs) <= 1e6):
-            i = int(np.flatnonzero(np.any(np.abs(bvecs) > 1e6, axis=1))[0])
-            raise GradientToolsError(f"gradient vector {i} ({bvecs[i].tolist()}) is not a direction")
-        norms = np.linalg.norm(bvecs, axis=1)
+        norms = vector_norms(bvecs)
         zero = norms <= ZERO_TOLERANCE
         bad = ~zero & (np.abs(norms - 1.0) > UNIT_TOLERANCE)
         if np.any(bad):
