@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import List, Mapping, Tuple, Union
 
+from .._shared.validate import check_int
 from ..errors import GradientToolsError
 from .scheme import DEFAULT_B0_THRESHOLD, DEFAULT_SHELL_TOLERANCE, MAX_B_VALUE
 
@@ -34,15 +35,7 @@ def check_shell(b_value, count, text=None) -> Tuple[float, int]:
                                  "where volumes count as b=0 (use --b0 for those)")
     if b > MAX_B_VALUE:
         raise GradientToolsError(f"{where}: b-value {b:g} is above {MAX_B_VALUE:g} s/mm^2")
-    try:
-        integral = not isinstance(count, bool) and float(count).is_integer()
-    except (TypeError, ValueError, OverflowError):
-        integral = False
-    if not integral:
-        raise GradientToolsError(f"{where}: direction count must be a positive integer, got {count!r}")
-    if int(float(count)) < 1:
-        raise GradientToolsError(f"{where}: direction count must be at least 1, got {count!r}")
-    return b, int(float(count))
+    return b, check_int(count, f"{where}: direction count", minimum=1)
 
 
 def parse_shell(text: str) -> Tuple[float, int]:
