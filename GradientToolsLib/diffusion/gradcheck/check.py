@@ -20,7 +20,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..._shared.validate import check_spacing
+from ..._shared.validate import check_int, check_spacing
 from ...errors import GradientToolsError
 from ...progress import ProgressCallback, report, scaled
 from .candidates import IDENTITY, Candidate, all_candidates, apply_candidate, canonical
@@ -186,8 +186,7 @@ def check_gradient_table(dwi, bvals, bvecs, spacing=(1.0, 1.0, 1.0), mask=None,
         mask.
     """
     dwi, bvals, bvecs, spacing, mask = _check_inputs(dwi, bvals, bvecs, spacing, mask)
-    if int(seeds) < 1:
-        raise GradientToolsError(f"seeds must be a positive integer, got {seeds!r}")
+    seeds = check_int(seeds, "seeds", minimum=1)
     b0 = b0_volumes(bvals, bvecs, b0_threshold)
     if not np.any(b0):
         raise GradientToolsError(f"no b=0 volume (b <= {b0_threshold:g} s/mm^2)")
@@ -228,7 +227,7 @@ def check_gradient_table(dwi, bvals, bvecs, spacing=(1.0, 1.0, 1.0), mask=None,
         if anisotropic < MIN_ANISOTROPIC_VOXELS:
             notes.append(f"only {anisotropic} anisotropic voxels (FA >= {FA_CUTOFF}) in the mask: "
                          "too little white matter for a reliable check")
-        seed_points = _seed_positions(eligible, int(seeds), np.random.default_rng(random_state))
+        seed_points = _seed_positions(eligible, seeds, np.random.default_rng(random_state))
         perm_table = np.array([c[0] for c in candidates])
         sign_table = np.array([c[1] for c in candidates])
         field_ = TensorField(tensors.reshape(mask.shape + (6,)), mask)
