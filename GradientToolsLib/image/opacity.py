@@ -352,10 +352,8 @@ def _region_warnings(est, mask, visible) -> List[str]:
 
 
 def _check_selection(data, mask, visible) -> None:
-    """An error when the mask or the visible range selects no voxel at all (a lazy volume is read
-    slab by slab, only on this error path)."""
-    if mask is not None and not mask.any():
-        raise GradientToolsError("the mask is empty: no voxel to analyse")
+    """An error when the visible range selects no voxel (inside the mask, which check_mask has
+    already refused when empty); a lazy volume is read slab by slab, only on this error path."""
     if visible is None:
         return
     for k, slab in read_slabs(data):
