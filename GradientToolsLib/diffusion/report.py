@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import GradientToolsError
 from .scheme import DEFAULT_B0_THRESHOLD, GradientScheme
 from .sh import condition_numbers, lmax_for_count, reported_lmax
+from .sphere import inverse_pair_distances
 
 ASYMMETRY_WARNING = 0.1
 
@@ -47,23 +48,17 @@ def _angles(cosines: np.ndarray) -> Dict[str, float]:
 
 def _pair_block(v: np.ndarray, start: int, stop: int):
     """Energies and nearest-neighbour cosines of rows start:stop against all directions."""
-    gram = v[start:stop] @ v.T                      # cosines; the one BLAS product of the block
-    own = (np.arange(stop - start), np.arange(start, stop))
+    block = v[start:stop]
+    own = (np.arange(stop - start), np.arange(start, stop))   # a direction with itself
+    gram = block @ v.T
     gram[own] = -2.0                                # a direction is not its own neighbour
     near_uni = gram.max(axis=1)
     gram[own] = 2.0
     near_bi = np.maximum(near_uni, -gram.min(axis=1))
-    gram[own] = 0.0                                 # any finite value: zeroed below
-    # |v_i - v_j|^2 = 2 - 2c and |v_i + v_j|^2 = 2 + 2c (sphere.inverse_pair_distances, in place)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        minus = np.multiply(gram, -2.0)
-        minus += 2.0
-        plus = np.subtract(4.0, minus)
-        for d in (minus, plus):
-            np.maximum(d, 0.0, out=d)
-            np.sqrt(d, out=d)
-            np.divide(1.0, d, out=d)
-            d[own] = 0.0
+    minus, plus = inverse_pair_distances(block, v)
+    for d in (minus, plus):
+        d[np.isnan(d)] = np.inf                     # coincident or opposite: infinite energy
+        d[own] = 0.0
     e_uni = minus.sum(axis=1)
     return e_uni, e_uni + plus.sum(axis=1), near_uni, near_bi
 
